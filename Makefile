@@ -1,0 +1,71 @@
+# Loom: drop-in MPMs for Apache httpd 2.4, built with Debian's apxs.
+#
+# make            build every MPM under modules/ (core first, as a PIC archive)
+# make install    copy the .so files to apxs's LIBEXECDIR, snippets to mods-available
+# make deps       install (as root) every Debian package build, tests and bench need
+# make test       deps + build, then the whole suite for every Loom MPM (t/run-suite)
+# make demo       deps + build, then a sample site on 127.0.0.1:8080 (foreground)
+# make bench      the benchmark against the stock MPMs (bench/run)
+
+APXS     ?= apxs
+CC       := $(shell $(APXS) -q CC 2>/dev/null || echo cc)
+LIBEXEC  := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+SYSCONF  := $(shell $(APXS) -q SYSCONFDIR 2>/dev/null)
+HTTPD_INC := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+APR_INC  := $(shell apr-1-config --includes 2>/dev/null)
+
+CFLAGS_APXS := $(shell $(APXS) -q CFLAGS CPPFLAGS EXTRA_CPPFLAGS 2>/dev/null | tr ';' ' ')
+WARN     := -Wall -Wextra -Wswitch -Wno-unused-parameter -Wmissing-prototypes
+EXTRA_CFLAGS ?=
+CFLAGS   := $(CFLAGS_APXS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden \
+            -Iinclude -I$(HTTPD_INC) $(APR_INC) $(EXTRA_CFLAGS)
+LDFLAGS  := -shared -Wl,-z,relro -Wl,-z,now $(EXTRA_LDFLAGS)
+
+BUILT    := $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/mpm.mk))))
+CORE_SRC := $(wildcard modules/core/*.c)
+CORE_OBJ := $(CORE_SRC:.c=.o)
+CORE_LIB := modules/core/libloomcore.a
+SOS      := $(foreach m,$(BUILT),modules/$(m)/mod_mpm_loom_$(m).so)
+HEADERS  := $(wildcard include/loom/*.h)
+
+.PHONY: all install uninstall clean deps test demo bench asan valgrind
+all: $(SOS)
+
+modules/%.o: modules/%.c $(HEADERS)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# Each MPM folder has an mpm.mk naming its sources (SRC_<name>).
+include $(wildcard modules/*/mpm.mk)
+
+modules/%.so: $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIB)
+
+install: all
+	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SYSCONF)/mods-available
+	install -m 644 $(SOS) $(DESTDIR)$(LIBEXEC)/
+	for m in $(BUILT); do \
+	  install -m 644 conf-snippets/mpm_loom_$$m.load conf-snippets/mpm_loom_$$m.conf \
+	    $(DESTDIR)$(SYSCONF)/mods-available/; done
+
+uninstall:
+	for m in $(BUILT); do rm -f $(DESTDIR)$(LIBEXEC)/mod_mpm_loom_$$m.so \
+	  $(DESTDIR)$(SYSCONF)/mods-available/mpm_loom_$$m.load \
+	  $(DESTDIR)$(SYSCONF)/mods-available/mpm_loom_$$m.conf; done
+
+deps:
+	./.ci/deps
+
+test: deps all
+	./t/run-suite
+
+demo: deps all
+	./conf-snippets/demo/run
+
+bench: all
+	./bench/run $(if $(QUICK),--quick) $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(MPMS),--mpms $(MPMS))
+
+clean:
+	rm -f modules/*/*.o modules/*/*.so $(CORE_LIB) t/unit/*.bin

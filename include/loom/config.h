@@ -1,0 +1,106 @@
+/* Directives: one table for the three models, one generic setter, and the
+ * checks and derived limits, so that no model carries its own copy.
+ *
+ * The command_rec macros below are the only per-model lists; each row points
+ * at a loom_directive_e, and config.c knows every row's defaults and range. */
+#ifndef LOOM_CONFIG_H
+#define LOOM_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "ap_listen.h"
+#include "loom/mpm.h"
+
+typedef enum {
+    LOOM_D_START_SERVERS,
+    LOOM_D_MIN_SPARE_SERVERS,
+    LOOM_D_MAX_SPARE_SERVERS,
+    LOOM_D_MIN_SPARE_THREADS,
+    LOOM_D_MAX_SPARE_THREADS,
+    LOOM_D_MAX_REQUEST_WORKERS,
+    LOOM_D_MAX_CLIENTS,            /* old name of MaxRequestWorkers */
+    LOOM_D_SERVER_LIMIT,
+    LOOM_D_THREAD_LIMIT,
+    LOOM_D_THREADS_PER_CHILD,
+    LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT,
+    LOOM_D_COUNT
+} loom_directive_e;
+
+/* Values of one configuration pass. Counts of "spare" are processes for
+ * prefork and threads for worker and event, as in the stock MPMs. */
+typedef struct loom_cfg {
+    int start_servers;
+    int min_spare;
+    int max_spare;
+    int max_workers;         /* MaxRequestWorkers */
+    int server_limit;
+    int thread_limit;        /* 1 for prefork */
+    int threads_per_child;   /* 1 for prefork */
+    int graceful_timeout;    /* mirrors ap_graceful_shutdown_timeout */
+    int max_daemons;         /* derived: active processes allowed */
+    int set[LOOM_D_COUNT];   /* which directives the config gave */
+} loom_cfg_t;
+
+/* The generic setter behind every numeric row. */
+const char *loom_cfg_set_number(cmd_parms *cmd, void *dummy, const char *arg);
+/* EnableExceptionHook: accepted for configs written for other builds. */
+const char *loom_cfg_set_exception_hook(cmd_parms *cmd, void *dummy, int on);
+
+/* Parses a whole decimal number into *out; 0 on success, -1 on junk,
+ * trailing characters, an empty string or a value outside int. */
+int loom_cfg_parse_int(const char *arg, int *out);
+
+/* Resets `cfg` to `model`'s defaults (every pre_config pass). */
+void loom_cfg_defaults(loom_cfg_t *cfg, loom_model_e model);
+
+/* Applies the stock MPM's warnings and adjustments and computes the derived
+ * limits. `first_server_limit`/`first_thread_limit` are the values latched
+ * at first start (0 on the first pass). Logs through `s`, to the console
+ * when `startup` is set. Returns OK or a non-OK status to fail the config. */
+int loom_cfg_check(loom_cfg_t *cfg, loom_model_e model, server_rec *s,
+                   int startup, int first_server_limit,
+                   int first_thread_limit);
+
+/* Silent per-generation adjustments that depend on the listener buckets. */
+void loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets);
+
+#define LOOM_CMD(id, name, help) \
+    AP_INIT_TAKE1(name, loom_cfg_set_number, (void *) LOOM_D_##id, \
+                  RSRC_CONF, help)
+
+#define LOOM_COMMON_COMMANDS \
+    LISTEN_COMMANDS, \
+    LOOM_CMD(GRACEFUL_SHUTDOWN_TIMEOUT, "GracefulShutdownTimeout", \
+             "Maximum time in seconds to wait for child processes to " \
+             "complete transactions during a graceful stop (0: no limit)"), \
+    LOOM_CMD(START_SERVERS, "StartServers", \
+             "Number of child processes launched at server startup"), \
+    LOOM_CMD(MAX_REQUEST_WORKERS, "MaxRequestWorkers", \
+             "Maximum number of connections served at the same time"), \
+    LOOM_CMD(MAX_CLIENTS, "MaxClients", \
+             "Deprecated name of MaxRequestWorkers"), \
+    LOOM_CMD(SERVER_LIMIT, "ServerLimit", \
+             "Maximum value of MaxRequestWorkers for this run of Apache"), \
+    AP_INIT_FLAG("EnableExceptionHook", loom_cfg_set_exception_hook, NULL, \
+                 RSRC_CONF, "Accepted for compatibility; this httpd " \
+                 "build has no exception hook")
+
+#define LOOM_PREFORK_COMMANDS \
+    LOOM_COMMON_COMMANDS, \
+    LOOM_CMD(MIN_SPARE_SERVERS, "MinSpareServers", \
+             "Minimum number of idle children, to handle request spikes"), \
+    LOOM_CMD(MAX_SPARE_SERVERS, "MaxSpareServers", \
+             "Maximum number of idle children")
+
+#define LOOM_THREADED_COMMANDS \
+    LOOM_COMMON_COMMANDS, \
+    LOOM_CMD(MIN_SPARE_THREADS, "MinSpareThreads", \
+             "Minimum number of idle threads, to handle request spikes"), \
+    LOOM_CMD(MAX_SPARE_THREADS, "MaxSpareThreads", \
+             "Maximum number of idle threads"), \
+    LOOM_CMD(THREAD_LIMIT, "ThreadLimit", \
+             "Maximum value of ThreadsPerChild for this run of Apache"), \
+    LOOM_CMD(THREADS_PER_CHILD, "ThreadsPerChild", \
+             "Number of threads each child creates")
+
+#endif

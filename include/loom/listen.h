@@ -1,0 +1,55 @@
+/* Listeners: buckets of SO_REUSEPORT sockets, non-blocking accept, and a
+ * wait that wakes one process or thread per connection (EPOLLEXCLUSIVE)
+ * instead of an accept mutex. */
+#ifndef LOOM_LISTEN_H
+#define LOOM_LISTEN_H
+
+#include "apr_network_io.h"
+#include "ap_listen.h"
+
+#include "loom/poller.h"
+#include "loom/state.h"
+
+typedef struct loom_listen_watch {
+    loom_watch_t   watch;
+    ap_listen_rec *lr;
+} loom_listen_watch_t;
+
+/* One child's listeners: the sockets of its bucket in its poller. */
+typedef struct loom_listeners {
+    loom_poller_t        *poller;
+    loom_listen_watch_t  *items;
+    int                   count;
+    int                   armed;        /* in the poller now */
+    apr_time_t            paused_until; /* 0: not paused for lack of fds */
+    int                   emfile_logged;
+} loom_listeners_t;
+
+/* open_logs: binds every Listen, splits them into buckets (kept across
+ * graceful restarts) and makes them non-blocking. 0 or -1 (logged). */
+int loom_listen_open(loom_state_t *st, server_rec *s);
+
+/* In a child: closes the other buckets' sockets and arms this bucket's in
+ * `poller`, each with EPOLLEXCLUSIVE. 0 or -errno. */
+int loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
+                           loom_poller_t *poller, apr_pool_t *pool);
+
+/* Accepts one connection from `lr` into `ptrans`. 0 with *csd set;
+ * -EAGAIN when there was nothing to take (another waiter won, or a
+ * transient network error); -EMFILE and friends when out of resources
+ * (the caller pauses); other -errno is fatal for the child. */
+int loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans,
+                       apr_socket_t **csd);
+
+/* Takes the listeners out of the poller for `ms` milliseconds after the
+ * process ran out of descriptors, so that accepting does not spin. */
+void loom_listen_pause(loom_listeners_t *l, int ms, int err);
+
+/* Re-arms paused listeners whose pause is over; returns the milliseconds
+ * left until the next re-arm is due, or -1 when none is pending. */
+int loom_listen_tick(loom_listeners_t *l);
+
+/* Stops accepting for good (graceful stop): disarms and closes. */
+void loom_listen_close(loom_listeners_t *l);
+
+#endif

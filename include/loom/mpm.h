@@ -1,0 +1,52 @@
+/* The one plug-in point: what a process model supplies to the shared core.
+ *
+ * mpm.c registers every httpd hook once and forwards to these functions, so
+ * a model's own file holds only its module struct, its ops table and the
+ * code that makes it different (its child loop). */
+#ifndef LOOM_MPM_H
+#define LOOM_MPM_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+typedef enum {
+    LOOM_MODEL_PREFORK = 0,
+    LOOM_MODEL_WORKER  = 1,
+    LOOM_MODEL_EVENT   = 2
+} loom_model_e;
+
+#define LOOM_MODEL_COUNT 3
+
+struct loom_child;
+
+typedef struct loom_mpm_ops {
+    const char   *name;          /* "loom_prefork": -V, mod_status, a2query */
+    loom_model_e  model;
+    module       *module;        /* the model's module struct */
+    /* Runs in a freshly set-up child (privileges dropped, child_init done)
+     * and never returns: it ends with loom_child_exit(). */
+    void        (*child_main)(struct loom_child *ch);
+    /* Idle workers of the child in process slot `slot`, as its scoreboard
+     * entries show them; used by idle maintenance in the parent. */
+    int         (*idle_workers)(int slot);
+    /* Model-specific ap_mpm_query answers; returns 1 when it answered. */
+    int         (*query)(int code, int *result, apr_status_t *rv);
+} loom_mpm_ops_t;
+
+/* Defines the model's module struct, the only symbol its .so exports
+ * (everything else is built with -fvisibility=hidden). */
+#define LOOM_DECLARE_MODULE(foo) \
+    extern __attribute__((visibility("default"))) \
+        module AP_MODULE_DECLARE_DATA foo##_module; \
+    APLOG_USE_MODULE(foo); \
+    __attribute__((visibility("default"))) \
+        module AP_MODULE_DECLARE_DATA foo##_module
+
+/* Called from the model's register_hooks: registers every hook and makes
+ * `ops` the context for this configuration pass. */
+void loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p);
+
+/* The ops of the loaded model (set by loom_mpm_register). */
+const loom_mpm_ops_t *loom_mpm_ops(void);
+
+#endif

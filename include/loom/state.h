@@ -1,0 +1,54 @@
+/* The core's one context: what the current configuration pass set up, and
+ * the data retained across restarts (the DSO is unloaded and reloaded on
+ * every restart, so anything that must survive lives in `retained`). */
+#ifndef LOOM_STATE_H
+#define LOOM_STATE_H
+
+#include "httpd.h"
+#include "unixd.h"
+#include "ap_listen.h"
+
+#include "loom/capacity.h"
+#include "loom/config.h"
+#include "loom/mpm.h"
+
+/* A process slot as the parent sees it. */
+typedef struct loom_slot {
+    pid_t           pid;          /* 0: free */
+    ap_generation_t generation;
+    int             bucket;
+    int             draining;     /* told to finish and exit */
+    int             killed;       /* we sent SIGKILL: not a crash */
+    apr_time_t      started;
+} loom_slot_t;
+
+typedef struct loom_retained {
+    ap_unixd_mpm_retained_data *mpm;    /* shared with the core's handlers */
+    int           first_server_limit;   /* sizes `slots` and the scoreboard */
+    int           first_thread_limit;
+    int           max_slot_used;        /* highest slot ever used + 1 */
+    int           spawn_rate;
+    int           hold_off;             /* ticks without spawn-rate growth */
+    int           reported_limit;       /* "MaxRequestWorkers reached" once */
+    struct loom_crashes crashes;        /* the current crash burst */
+    apr_time_t    spawn_not_before;     /* crash back-off */
+    int           burst_logged;
+    loom_slot_t  *slots;                /* first_server_limit entries */
+} loom_retained_t;
+
+typedef struct loom_state {
+    const loom_mpm_ops_t *ops;
+    loom_cfg_t           *cfg;          /* this configuration pass */
+    loom_retained_t      *retained;
+    apr_pool_t           *pconf;
+    ap_listen_rec       **buckets;      /* listeners per bucket */
+    int                   num_buckets;
+    int                   one_process;  /* -X or -DONE_PROCESS */
+    int                   foreground;
+    int                   no_detach;
+} loom_state_t;
+
+/* The context; valid from register_hooks on. */
+loom_state_t *loom_state(void);
+
+#endif

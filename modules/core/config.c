@@ -1,0 +1,322 @@
+/* Directive parsing and checking for the three models (see config.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "apr_strings.h"
+#include "httpd.h"
+#include "http_main.h"
+#include "http_log.h"
+#include "mpm_common.h"
+
+#include "loom/config.h"
+#include "loom/log.h"
+#include "loom/state.h"
+
+#define NA INT_MIN   /* the model rejects the directive, as stock does */
+
+/* Stock's compile-time caps, kept so configs behave the same. */
+#define PREFORK_MAX_SERVER_LIMIT 200000
+#define THREADED_MAX_SERVER_LIMIT 20000
+#define WORKER_MAX_THREAD_LIMIT 20000
+#define EVENT_MAX_THREAD_LIMIT 100000
+
+struct row {
+    int def[LOOM_MODEL_COUNT];   /* default per model, or NA */
+    int lo;                      /* smallest sane value */
+    int hi;                      /* largest sane value (message only) */
+};
+
+static const struct row rows[LOOM_D_COUNT] = {
+    /*                                prefork worker  event     lo  hi */
+    [LOOM_D_START_SERVERS]       = { {   5,     3,     3 },   1, PREFORK_MAX_SERVER_LIMIT },
+    [LOOM_D_MIN_SPARE_SERVERS]   = { {   5,    NA,    NA },   1, PREFORK_MAX_SERVER_LIMIT },
+    [LOOM_D_MAX_SPARE_SERVERS]   = { {  10,    NA,    NA },   1, PREFORK_MAX_SERVER_LIMIT },
+    [LOOM_D_MIN_SPARE_THREADS]   = { {  NA,    75,    75 },   1, INT_MAX },
+    [LOOM_D_MAX_SPARE_THREADS]   = { {  NA,   250,   250 },   1, INT_MAX },
+    [LOOM_D_MAX_REQUEST_WORKERS] = { { 256,   400,   400 },   1, INT_MAX },
+    [LOOM_D_MAX_CLIENTS]         = { { 256,   400,   400 },   1, INT_MAX },
+    [LOOM_D_SERVER_LIMIT]        = { { 256,    16,    16 },   1, PREFORK_MAX_SERVER_LIMIT },
+    [LOOM_D_THREAD_LIMIT]        = { {   1,    64,    64 },   1, EVENT_MAX_THREAD_LIMIT },
+    [LOOM_D_THREADS_PER_CHILD]   = { {   1,    25,    25 },   1, EVENT_MAX_THREAD_LIMIT },
+    [LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT] = { { 0, 0,     0 },   0, INT_MAX },
+};
+
+
+int
+loom_cfg_parse_int(const char *arg, int *out)
+{
+    char *end;
+    long v;
+
+    if (arg == NULL || *arg == '\0') {
+        return -1;
+    }
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno != 0 || *end != '\0' || v < INT_MIN || v > INT_MAX) {
+        return -1;
+    }
+    *out = (int) v;
+    return 0;
+}
+
+
+static int *
+field_of(loom_cfg_t *cfg, loom_directive_e id)
+{
+    switch (id) {
+    case LOOM_D_START_SERVERS:       return &cfg->start_servers;
+    case LOOM_D_MIN_SPARE_SERVERS:   return &cfg->min_spare;
+    case LOOM_D_MAX_SPARE_SERVERS:   return &cfg->max_spare;
+    case LOOM_D_MIN_SPARE_THREADS:   return &cfg->min_spare;
+    case LOOM_D_MAX_SPARE_THREADS:   return &cfg->max_spare;
+    case LOOM_D_MAX_REQUEST_WORKERS: return &cfg->max_workers;
+    case LOOM_D_MAX_CLIENTS:         return &cfg->max_workers;
+    case LOOM_D_SERVER_LIMIT:        return &cfg->server_limit;
+    case LOOM_D_THREAD_LIMIT:        return &cfg->thread_limit;
+    case LOOM_D_THREADS_PER_CHILD:   return &cfg->threads_per_child;
+    case LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT: return &cfg->graceful_timeout;
+    case LOOM_D_COUNT:               break;
+    }
+    return NULL;
+}
+
+
+void
+loom_cfg_defaults(loom_cfg_t *cfg, loom_model_e model)
+{
+    int id;
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (id = 0; id < LOOM_D_COUNT; id++) {
+        int def = rows[id].def[model];
+
+        if (def != NA) {
+            *field_of(cfg, (loom_directive_e) id) = def;
+        }
+    }
+    ap_graceful_shutdown_timeout = 0;
+}
+
+
+const char *
+loom_cfg_set_number(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    loom_directive_e id = (loom_directive_e) (intptr_t) cmd->info;
+    const char *name = cmd->cmd->name;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    int value;
+
+    if (err != NULL) {
+        return err;
+    }
+    if (loom_cfg_parse_int(arg, &value) != 0
+        || (id == LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT && value < 0)) {
+        /* Stock parses with atoi(), so junk silently became 0: refuse it. */
+        return apr_psprintf(cmd->pool, "%s must be a whole number from %d "
+                            "to %d, not '%s'", name, rows[id].lo,
+                            rows[id].hi, arg);
+    }
+    if (id == LOOM_D_MAX_CLIENTS) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, NULL, LOOMNO(0101)
+                     "MaxClients was renamed MaxRequestWorkers in 2.3.13; "
+                     "please use the new name");
+    }
+    if (id == LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT) {
+        ap_graceful_shutdown_timeout = value;
+    }
+    *field_of(loom_state()->cfg, id) = value;
+    loom_state()->cfg->set[id] = 1;
+    return NULL;
+}
+
+
+const char *
+loom_cfg_set_exception_hook(cmd_parms *cmd, void *dummy, int on)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err == NULL && on) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, NULL, LOOMNO(0102)
+                     "EnableExceptionHook On has no effect: this httpd "
+                     "build has no exception hook");
+    }
+    return err;
+}
+
+
+/* One warning, to the console during the first pass and to the error log
+ * afterwards, as stock does. */
+static void
+warn(server_rec *s, int startup, const char *fmt, const char *name,
+     int value, int limit, int now)
+{
+    if (startup) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, NULL,
+                     fmt, name, value, limit, now);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, fmt, name, value,
+                     limit, now);
+    }
+}
+
+
+static void
+clamp(int *v, const char *name, int lo, int hi, server_rec *s, int startup)
+{
+    if (*v > hi) {
+        warn(s, startup, LOOMNO(0110) "WARNING: %s of %d exceeds the limit "
+             "of %d, decreasing to %d.", name, *v, hi, hi);
+        *v = hi;
+    }
+    else if (*v < lo) {
+        warn(s, startup, LOOMNO(0111) "WARNING: %s of %d is below the "
+             "minimum of %d, increasing to %d.", name, *v, lo, lo);
+        *v = lo;
+    }
+}
+
+
+/* ServerLimit and ThreadLimit size the scoreboard once, at first start. */
+static void
+keep_first(int *v, int first, const char *name, server_rec *s)
+{
+    if (first != 0 && *v != first) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LOOMNO(0112)
+                     "changing %s to %d from original value of %d not "
+                     "allowed during restart (it sizes the scoreboard); a "
+                     "full stop and start applies it", name, *v, first);
+        *v = first;
+    }
+}
+
+
+static void
+check_prefork(loom_cfg_t *cfg, server_rec *s, int startup, int first_sl)
+{
+    clamp(&cfg->server_limit, "ServerLimit", 1, PREFORK_MAX_SERVER_LIMIT,
+          s, startup);
+    keep_first(&cfg->server_limit, first_sl, "ServerLimit", s);
+    if (cfg->max_workers > cfg->server_limit) {
+        warn(s, startup, LOOMNO(0113) "WARNING: %s of %d exceeds ServerLimit "
+             "of %d, decreasing to %d. To increase, please see the "
+             "ServerLimit directive.", "MaxRequestWorkers", cfg->max_workers,
+             cfg->server_limit, cfg->server_limit);
+        cfg->max_workers = cfg->server_limit;
+    }
+    clamp(&cfg->max_workers, "MaxRequestWorkers", 1, INT_MAX, s, startup);
+    clamp(&cfg->start_servers, "StartServers", 1, INT_MAX, s, startup);
+    clamp(&cfg->min_spare, "MinSpareServers", 1, INT_MAX, s, startup);
+    cfg->thread_limit = 1;
+    cfg->threads_per_child = 1;
+    cfg->max_daemons = cfg->max_workers;
+}
+
+
+static void
+check_threaded(loom_cfg_t *cfg, loom_model_e model, server_rec *s,
+               int startup, int first_sl, int first_tl)
+{
+    int tl_max = model == LOOM_MODEL_EVENT ? EVENT_MAX_THREAD_LIMIT
+                                           : WORKER_MAX_THREAD_LIMIT;
+    int tpc, rounded;
+
+    clamp(&cfg->server_limit, "ServerLimit", 1, THREADED_MAX_SERVER_LIMIT,
+          s, startup);
+    keep_first(&cfg->server_limit, first_sl, "ServerLimit", s);
+    clamp(&cfg->thread_limit, "ThreadLimit", 1, tl_max, s, startup);
+    keep_first(&cfg->thread_limit, first_tl, "ThreadLimit", s);
+    if (cfg->threads_per_child > cfg->thread_limit) {
+        warn(s, startup, LOOMNO(0114) "WARNING: %s of %d exceeds ThreadLimit "
+             "of %d, decreasing to %d. To increase, please see the "
+             "ThreadLimit directive.", "ThreadsPerChild",
+             cfg->threads_per_child, cfg->thread_limit, cfg->thread_limit);
+        cfg->threads_per_child = cfg->thread_limit;
+    }
+    clamp(&cfg->threads_per_child, "ThreadsPerChild", 1, INT_MAX, s, startup);
+    tpc = cfg->threads_per_child;
+    if (cfg->max_workers < tpc) {
+        warn(s, startup, LOOMNO(0115) "WARNING: %s of %d is less than "
+             "ThreadsPerChild of %d, increasing to %d (one child's threads).",
+             "MaxRequestWorkers", cfg->max_workers, tpc, tpc);
+        cfg->max_workers = tpc;
+    }
+    rounded = cfg->max_workers / tpc * tpc;
+    if (rounded != cfg->max_workers) {
+        warn(s, startup, LOOMNO(0116) "WARNING: %s of %d is not a multiple of "
+             "ThreadsPerChild of %d, decreasing to %d.", "MaxRequestWorkers",
+             cfg->max_workers, tpc, rounded);
+        cfg->max_workers = rounded;
+    }
+    cfg->max_daemons = cfg->max_workers / tpc;
+    if (cfg->max_daemons > cfg->server_limit) {
+        /* Unlike stock's message, say what really changes: the number of
+         * processes, hence the number of workers. */
+        warn(s, startup, LOOMNO(0117) "WARNING: %s of %d needs %d processes "
+             "but ServerLimit is %d; serving at most ServerLimit x "
+             "ThreadsPerChild = %d workers. To increase, please see the "
+             "ServerLimit directive.", "MaxRequestWorkers", cfg->max_workers,
+             cfg->max_daemons, cfg->server_limit);
+        cfg->max_daemons = cfg->server_limit;
+        cfg->max_workers = cfg->server_limit * tpc;
+    }
+    clamp(&cfg->start_servers, "StartServers", 1, INT_MAX, s, startup);
+    clamp(&cfg->min_spare, "MinSpareThreads", 1, INT_MAX, s, startup);
+}
+
+
+int
+loom_cfg_check(loom_cfg_t *cfg, loom_model_e model, server_rec *s,
+               int startup, int first_server_limit, int first_thread_limit)
+{
+    switch (model) {
+    case LOOM_MODEL_PREFORK:
+        check_prefork(cfg, s, startup, first_server_limit);
+        break;
+    case LOOM_MODEL_WORKER:
+    case LOOM_MODEL_EVENT:
+        check_threaded(cfg, model, s, startup, first_server_limit,
+                       first_thread_limit);
+        break;
+    }
+    cfg->graceful_timeout = ap_graceful_shutdown_timeout;
+    return OK;
+}
+
+
+void
+loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets)
+{
+    int tpc = cfg->threads_per_child;
+
+    if (cfg->max_daemons < buckets) {
+        cfg->max_daemons = buckets;
+    }
+    if (cfg->start_servers < buckets) {
+        cfg->start_servers = buckets;
+    }
+    if (cfg->start_servers > cfg->max_daemons) {
+        cfg->start_servers = cfg->max_daemons;
+    }
+    switch (model) {
+    case LOOM_MODEL_PREFORK:
+        if (cfg->min_spare < buckets) {
+            cfg->min_spare = buckets;
+        }
+        if (cfg->max_spare < cfg->min_spare + buckets) {
+            cfg->max_spare = cfg->min_spare + buckets;
+        }
+        break;
+    case LOOM_MODEL_WORKER:
+    case LOOM_MODEL_EVENT:
+        if (cfg->min_spare < tpc * (buckets - 1) + buckets) {
+            cfg->min_spare = tpc * (buckets - 1) + buckets;
+        }
+        if (cfg->max_spare < cfg->min_spare + (tpc + 1) * buckets) {
+            cfg->max_spare = cfg->min_spare + (tpc + 1) * buckets;
+        }
+        break;
+    }
+}

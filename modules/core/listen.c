@@ -1,0 +1,242 @@
+/* Listener buckets, accept and accept back-off (see listen.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_main.h"
+#include "apr_portable.h"
+#include "http_log.h"
+
+#include "loom/listen.h"
+#include "loom/log.h"
+
+
+static int
+set_nonblocking(ap_listen_rec *lr)
+{
+    apr_os_sock_t fd;
+    int flags;
+
+    /* Set on the descriptor behind APR's back: APR keeps believing the
+     * socket blocks, so the sockets accepted from it (which do block on
+     * Linux) get a consistent timeout state. */
+    if (apr_os_sock_get(&fd, lr->sd) != APR_SUCCESS
+        || (flags = fcntl(fd, F_GETFL)) < 0
+        || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+
+int
+loom_listen_open(loom_state_t *st, server_rec *s)
+{
+    ap_unixd_mpm_retained_data *mpm = st->retained->mpm;
+    int startup = mpm->module_loads == 1;
+    int level = startup ? APLOG_STARTUP : 0;
+    server_rec *where = startup ? NULL : s;
+    apr_status_t rv;
+    int b;
+
+    if (ap_setup_listeners(s) < 1) {
+        ap_log_error(APLOG_MARK, APLOG_ALERT | level, 0, where, LOOMNO(0201)
+                     "no listening sockets available (check the Listen "
+                     "directives), shutting down");
+        return -1;
+    }
+    if (st->one_process) {
+        mpm->num_buckets = 1;
+    }
+    else if (!mpm->was_graceful) {
+        mpm->num_buckets = 0;   /* recomputed; kept across graceful */
+    }
+    rv = ap_duplicate_listeners(st->pconf, s, &st->buckets, &mpm->num_buckets);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT | level, rv, where, LOOMNO(0202)
+                     "could not open SO_REUSEPORT listener buckets");
+        return -1;
+    }
+    if (mpm->max_buckets < mpm->num_buckets) {
+        mpm->max_buckets = mpm->num_buckets;
+    }
+    st->num_buckets = mpm->num_buckets;
+    for (b = 0; b < st->num_buckets; b++) {
+        ap_listen_rec *lr;
+
+        for (lr = st->buckets[b]; lr != NULL; lr = lr->next) {
+            int err = set_nonblocking(lr);
+
+            if (err != 0) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT | level, -err, where,
+                             LOOMNO(0203) "fcntl(O_NONBLOCK) on a listener "
+                             "failed");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+
+static int
+arm(loom_listeners_t *l)
+{
+    int i, err;
+
+    for (i = 0; i < l->count; i++) {
+        err = loom_poller_add(l->poller, &l->items[i].watch, LOOM_POLL_IN,
+                              LOOM_ARM_EXCLUSIVE);
+        if (err != 0 && err != -EEXIST) {
+            return err;
+        }
+    }
+    l->armed = 1;
+    return 0;
+}
+
+
+static void
+disarm(loom_listeners_t *l)
+{
+    int i;
+
+    /* EPOLLEXCLUSIVE is accepted only by EPOLL_CTL_ADD, so a listener is
+     * paused by deleting its registration, never by MOD. */
+    for (i = 0; i < l->count; i++) {
+        loom_poller_del(l->poller, &l->items[i].watch);
+    }
+    l->armed = 0;
+}
+
+
+int
+loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
+                       loom_poller_t *poller, apr_pool_t *pool)
+{
+    ap_listen_rec *lr;
+    int b, n = 0;
+
+    for (b = 0; b < st->num_buckets; b++) {
+        if (b != bucket) {
+            ap_close_listeners_ex(st->buckets[b]);
+        }
+    }
+    for (lr = st->buckets[bucket]; lr != NULL; lr = lr->next) {
+        n++;
+    }
+    memset(l, 0, sizeof(*l));
+    l->poller = poller;
+    l->items = apr_pcalloc(pool, n * sizeof(*l->items));
+    for (lr = st->buckets[bucket]; lr != NULL; lr = lr->next) {
+        loom_listen_watch_t *it = &l->items[l->count++];
+        apr_os_sock_t fd;
+
+        apr_os_sock_get(&fd, lr->sd);
+        it->watch.fd = fd;
+        it->watch.kind = LOOM_W_LISTENER;
+        it->watch.data = it;
+        it->lr = lr;
+    }
+    return arm(l);
+}
+
+
+static int
+transient(int err)
+{
+    switch (err) {
+    case EAGAIN:
+    case EINTR:
+    case ECONNABORTED:
+    case ECONNRESET:
+    case EPROTO:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case ENOPROTOOPT:
+    case EOPNOTSUPP:
+    case ETIMEDOUT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+int
+loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans, apr_socket_t **csd)
+{
+    apr_status_t rv = apr_socket_accept(csd, lr->sd, ptrans);
+
+    if (rv == APR_SUCCESS) {
+        return 0;
+    }
+    if (rv >= APR_OS_START_ERROR) {
+        return -EINVAL;    /* not an errno: treat as fatal */
+    }
+    if (transient((int) rv)) {
+        return -EAGAIN;
+    }
+    return -(int) rv;
+}
+
+
+void
+loom_listen_pause(loom_listeners_t *l, int ms, int err)
+{
+    if (!l->emfile_logged) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf, LOOMNO(0204)
+                     "accept() failed for lack of resources; pausing "
+                     "accepts in this process for %d ms at a time until it "
+                     "recovers (raise the descriptor limit?)", ms);
+        l->emfile_logged = 1;
+    }
+    if (l->armed) {
+        disarm(l);
+    }
+    l->paused_until = apr_time_now() + apr_time_from_msec(ms);
+}
+
+
+int
+loom_listen_tick(loom_listeners_t *l)
+{
+    apr_time_t now;
+
+    if (l->paused_until == 0) {
+        return -1;
+    }
+    now = apr_time_now();
+    if (now < l->paused_until) {
+        return (int) apr_time_as_msec(l->paused_until - now) + 1;
+    }
+    l->paused_until = 0;
+    if (arm(l) != 0) {
+        loom_listen_pause(l, 100, errno);
+        return 100;
+    }
+    return -1;
+}
+
+
+void
+loom_listen_close(loom_listeners_t *l)
+{
+    int i;
+
+    if (l->armed) {
+        disarm(l);
+    }
+    for (i = 0; i < l->count; i++) {
+        /* Through APR, so that its cleanup does not close the number
+         * again once it may name another descriptor. */
+        apr_socket_close(l->items[i].lr->sd);
+        l->items[i].lr->active = 0;
+    }
+    l->count = 0;
+    l->paused_until = 0;
+}

@@ -1,0 +1,91 @@
+/* ap_mpm_query answers shared by the three models (see query.h). */
+#include "httpd.h"
+#include "http_main.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+
+#include "loom/query.h"
+#include "loom/state.h"
+
+
+static int
+retained_state(void)
+{
+    loom_retained_t *r = loom_state()->retained;
+
+    return r != NULL ? r->mpm->mpm_state : AP_MPMQ_STARTING;
+}
+
+
+static int
+shared_answer(int code, int *result)
+{
+    const loom_state_t *st = loom_state();
+    const loom_cfg_t *cfg = st->cfg;
+    int prefork = st->ops->model == LOOM_MODEL_PREFORK;
+
+    switch (code) {
+    case AP_MPMQ_MAX_DAEMON_USED:
+        /* The highest slot really used, so that children in slots above a
+         * lowered MaxRequestWorkers are still found and reaped. */
+        *result = st->retained != NULL && st->retained->max_slot_used > 0
+                  ? st->retained->max_slot_used : cfg->max_daemons;
+        return 1;
+    case AP_MPMQ_IS_THREADED:
+        *result = prefork ? AP_MPMQ_NOT_SUPPORTED : AP_MPMQ_STATIC;
+        return 1;
+    case AP_MPMQ_IS_FORKED:
+        *result = AP_MPMQ_DYNAMIC;
+        return 1;
+    case AP_MPMQ_HARD_LIMIT_DAEMONS:
+        *result = cfg->server_limit;
+        return 1;
+    case AP_MPMQ_HARD_LIMIT_THREADS:
+        *result = cfg->thread_limit;
+        return 1;
+    case AP_MPMQ_MAX_THREADS:
+        *result = cfg->threads_per_child;
+        return 1;
+    case AP_MPMQ_MIN_SPARE_DAEMONS:
+        *result = prefork ? cfg->min_spare : 0;
+        return 1;
+    case AP_MPMQ_MIN_SPARE_THREADS:
+        *result = prefork ? 0 : cfg->min_spare;
+        return 1;
+    case AP_MPMQ_MAX_SPARE_DAEMONS:
+        *result = prefork ? cfg->max_spare : 0;
+        return 1;
+    case AP_MPMQ_MAX_SPARE_THREADS:
+        *result = prefork ? 0 : cfg->max_spare;
+        return 1;
+    case AP_MPMQ_MAX_REQUESTS_DAEMON:
+        *result = ap_max_requests_per_child;
+        return 1;
+    case AP_MPMQ_MAX_DAEMONS:
+        *result = prefork ? cfg->max_workers : cfg->max_daemons;
+        return 1;
+    case AP_MPMQ_MPM_STATE:
+        *result = retained_state();
+        return 1;
+    case AP_MPMQ_GENERATION:
+        *result = st->retained != NULL ? st->retained->mpm->my_generation : 0;
+        return 1;
+    }
+    return 0;
+}
+
+
+int
+loom_query(int code, int *result, apr_status_t *rv)
+{
+    const loom_mpm_ops_t *ops = loom_state()->ops;
+
+    *rv = APR_SUCCESS;
+    if (ops->query != NULL && ops->query(code, result, rv)) {
+        return OK;
+    }
+    if (!shared_answer(code, result)) {
+        *rv = APR_ENOTIMPL;
+    }
+    return OK;
+}

@@ -1,0 +1,176 @@
+/* loom_prefork: one single-threaded process per connection.
+ *
+ * Each child waits in its own epoll set on its bucket's listeners (each
+ * armed with EPOLLEXCLUSIVE, so a new connection wakes one idle child, not
+ * all of them, and no accept mutex is needed), accepts without blocking,
+ * serves the connection to its end and waits again. Nothing here starts a
+ * thread: prefork exists for code that is not thread-safe.
+ *
+ * This file is named prefork.c on purpose: httpd takes the module name
+ * from it, and mod_http2 and <IfModule prefork.c> recognise stock prefork
+ * by that name. */
+#include <errno.h>
+
+#include "apr_portable.h"
+#include "httpd.h"
+#include "http_main.h"
+#include "ap_mpm.h"
+#include "http_log.h"
+#include "scoreboard.h"
+
+#include "loom/child.h"
+#include "loom/config.h"
+#include "loom/conn.h"
+#include "loom/listen.h"
+#include "loom/mpm.h"
+#include "loom/poller.h"
+#include "loom/sb.h"
+#include "loom/tags.h"
+
+#define EMFILE_PAUSE_MS 250
+
+extern module AP_MODULE_DECLARE_DATA mpm_loom_prefork_module;
+
+struct waiter {
+    ap_listen_rec *ready;      /* a listener with a connection pending */
+};
+
+
+static void
+on_ready(void *ctx, loom_watch_t *w, unsigned ev)
+{
+    struct waiter *wt = ctx;
+
+    switch ((enum loom_watch_kind) w->kind) {
+    case LOOM_W_LISTENER:
+        if (wt->ready == NULL) {
+            wt->ready = ((loom_listen_watch_t *) w->data)->lr;
+        }
+        break;
+    case LOOM_W_CONN:
+    case LOOM_W_OTHER:
+        break;
+    }
+}
+
+
+static void
+serve_one(loom_child_t *ch, apr_socket_t *csd, apr_pool_t *ptrans,
+          ap_sb_handle_t *sbh, apr_bucket_alloc_t *ba)
+{
+    apr_os_sock_t fd;
+
+    apr_os_sock_get(&fd, csd);
+    ch->conns++;
+    loom_signals_child_busy_fd(fd);
+    loom_conn_serve_sync(csd, ptrans, ch->slot, sbh, ba, ch->thread);
+    loom_signals_child_busy_fd(-1);
+}
+
+
+/* Waits for one connection and serves it. Returns 0 to go on, or an exit
+ * status when the child must leave. */
+static int
+take_one(loom_child_t *ch, loom_listeners_t *ls, apr_pool_t *ptrans,
+         ap_sb_handle_t *sbh, apr_bucket_alloc_t *ba)
+{
+    struct waiter wt = { NULL };
+    apr_socket_t *csd;
+    int rc;
+
+    rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready, &wt);
+    if ((rc < 0 && rc != -EINTR) || wt.ready == NULL) {
+        return 0;
+    }
+    rc = loom_listen_accept(wt.ready, ptrans, &csd);
+    switch (rc) {
+    case 0:
+        serve_one(ch, csd, ptrans, sbh, ba);
+        return 0;
+    case -EAGAIN:
+        return 0;
+    case -EMFILE:
+    case -ENFILE:
+    case -ENOBUFS:
+    case -ENOMEM:
+        loom_listen_pause(ls, EMFILE_PAUSE_MS, -rc);
+        return 0;
+    default:
+        ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
+                     LOOMNO(1001) "accept() failed; this child exits");
+        return APEXIT_CHILDSICK;
+    }
+}
+
+
+static void
+prefork_child_main(loom_child_t *ch)
+{
+    loom_listeners_t ls;
+    loom_poller_t *poller;
+    apr_pool_t *ptrans;
+    apr_bucket_alloc_t *ba = apr_bucket_alloc_create(ch->pchild);
+    ap_sb_handle_t *sbh;
+    int code = 0;
+
+    apr_pool_create(&ptrans, ch->pchild);
+    apr_pool_tag(ptrans, "transaction");
+    ap_create_sb_handle(&sbh, ch->pchild, ch->slot, 0);
+    if (loom_poller_create(&poller, ch->pchild) != 0
+        || loom_listen_child_init(&ls, ch->st, ch->bucket, poller,
+                                  ch->pchild) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
+                     LOOMNO(1002) "could not set up the child's poller");
+        loom_child_exit(ch, APEXIT_CHILDSICK);
+    }
+    loom_signals_child_install(loom_poller_wake_fd(poller));
+    while (code == 0 && loom_child_exit_reason(ch) == LOOM_STOP_NONE) {
+        loom_sb_thread_status(ch->slot, 0, SERVER_READY);
+        code = take_one(ch, &ls, ptrans, sbh, ba);
+        apr_pool_clear(ptrans);
+    }
+    loom_listen_close(&ls);
+    if (code == 0 && loom_child_exit_reason(ch) == LOOM_STOP_GRACEFUL) {
+        loom_sb_thread_status(ch->slot, 0, SERVER_GRACEFUL);
+    }
+    loom_child_exit(ch, code);
+}
+
+
+static int
+prefork_idle_workers(int slot)
+{
+    return loom_sb_idle_threads(slot, 1);
+}
+
+
+static const loom_mpm_ops_t prefork_ops = {
+    .name = "loom_prefork",
+    .model = LOOM_MODEL_PREFORK,
+    .module = &mpm_loom_prefork_module,
+    .child_main = prefork_child_main,
+    .idle_workers = prefork_idle_workers,
+    .query = NULL,
+};
+
+
+static void
+prefork_register_hooks(apr_pool_t *p)
+{
+    loom_mpm_register(&prefork_ops, p);
+}
+
+
+static const command_rec prefork_cmds[] = {
+    LOOM_PREFORK_COMMANDS,
+    { NULL }
+};
+
+LOOM_DECLARE_MODULE(mpm_loom_prefork) = {
+    MPM20_MODULE_STUFF,
+    NULL,                     /* rewrite_args: a DSO MPM cannot use it */
+    NULL, NULL, NULL, NULL,   /* per-dir and per-server config */
+    prefork_cmds,
+    prefork_register_hooks,
+    AP_MODULE_FLAG_NONE
+};
