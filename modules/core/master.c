@@ -373,7 +373,7 @@ finish(master_t *m, enum run_end end)
     case END_STOP:
     case END_FATAL:
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, m->s, LOOMNO(0410)
-                     "%s, shutting down", end == END_STOP ? "caught SIGTERM"
+                     "%s, shutting down", end == END_STOP ? "stop requested (SIGTERM)"
                      : "a child hit a fatal error");
         loom_proc_reclaim(m->st, SIGTERM, STOP_KILL_AFTER, on_reaped, m);
         ap_remove_pid(pconf, ap_pid_fname);
