@@ -4,6 +4,8 @@
 #ifndef LOOM_LISTEN_H
 #define LOOM_LISTEN_H
 
+#include <sys/socket.h>
+
 #include "apr_network_io.h"
 #include "ap_listen.h"
 
@@ -34,12 +36,27 @@ int loom_listen_open(loom_state_t *st, server_rec *s);
 int loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
                            loom_poller_t *poller, apr_pool_t *pool);
 
-/* Accepts one connection from `lr` into `ptrans`. 0 with *csd set;
- * -EAGAIN when there was nothing to take (another waiter won, or a
- * transient network error); -EMFILE and friends when out of resources
- * (the caller pauses); other -errno is fatal for the child. */
-int loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans,
-                       apr_socket_t **csd);
+/* An accepted connection before it has an APR socket: what a listener
+ * thread hands to a worker thread, which wraps it in its own pool. */
+typedef struct loom_accepted {
+    int                     fd;
+    int                     family;
+    socklen_t               addrlen;
+    struct sockaddr_storage remote;
+} loom_accepted_t;
+
+/* Accepts one connection from `lr` (a blocking, close-on-exec socket).
+ * 0 with *a filled; -EAGAIN when there was nothing to take (another waiter
+ * won, or a transient network error); -EMFILE and friends when out of
+ * resources (the caller pauses); other -errno is fatal for the child. */
+int loom_listen_accept(ap_listen_rec *lr, loom_accepted_t *a);
+
+/* True for the accept errors that mean "out of resources": pause. */
+int loom_listen_out_of_resources(int err);
+
+/* Wraps an accepted descriptor in an APR socket allocated from `ptrans`,
+ * which closes it when the pool is cleared. */
+apr_socket_t *loom_listen_wrap(const loom_accepted_t *a, apr_pool_t *ptrans);
 
 /* Takes the listeners out of the poller for `ms` milliseconds after the
  * process ran out of descriptors, so that accepting does not spin. */

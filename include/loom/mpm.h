@@ -26,8 +26,9 @@ typedef struct loom_mpm_ops {
     /* Runs in a freshly set-up child (privileges dropped, child_init done)
      * and never returns: it ends with loom_child_exit(). */
     void        (*child_main)(struct loom_child *ch);
-    /* Idle workers of the child in process slot `slot`, as its scoreboard
-     * entries show them; used by idle maintenance in the parent. */
+    /* Idle workers of the child in process slot `slot`, for idle
+     * maintenance in the parent; NULL: its thread slots that are ready or
+     * starting, as the scoreboard shows them. */
     int         (*idle_workers)(int slot);
     /* Model-specific ap_mpm_query answers; returns 1 when it answered. */
     int         (*query)(int code, int *result, apr_status_t *rv);

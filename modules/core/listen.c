@@ -1,6 +1,7 @@
 /* Listener buckets, accept and accept back-off (see listen.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -168,20 +169,46 @@ transient(int err)
 
 
 int
-loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans, apr_socket_t **csd)
+loom_listen_accept(ap_listen_rec *lr, loom_accepted_t *a)
 {
-    apr_status_t rv = apr_socket_accept(csd, lr->sd, ptrans);
+    apr_os_sock_t lfd;
+    int fd;
 
-    if (rv == APR_SUCCESS) {
+    apr_os_sock_get(&lfd, lr->sd);
+    a->addrlen = sizeof(a->remote);
+    fd = accept4(lfd, (struct sockaddr *) &a->remote, &a->addrlen,
+                 SOCK_CLOEXEC);
+    if (fd >= 0) {
+        a->fd = fd;
+        a->family = a->remote.ss_family;
         return 0;
     }
-    if (rv >= APR_OS_START_ERROR) {
-        return -EINVAL;    /* not an errno: treat as fatal */
-    }
-    if (transient((int) rv)) {
-        return -EAGAIN;
-    }
-    return -(int) rv;
+    return transient(errno) ? -EAGAIN : -errno;
+}
+
+
+int
+loom_listen_out_of_resources(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+
+apr_socket_t *
+loom_listen_wrap(const loom_accepted_t *a, apr_pool_t *ptrans)
+{
+    apr_os_sock_info_t info = {
+        .os_sock = (apr_os_sock_t *) &a->fd,
+        .local = NULL,                 /* looked up when first asked */
+        .remote = (struct sockaddr *) &a->remote,
+        .family = a->family,
+        .type = SOCK_STREAM,
+        .protocol = 0,
+    };
+    apr_socket_t *csd = NULL;
+
+    apr_os_sock_make(&csd, &info, ptrans);
+    return csd;
 }
 
 

@@ -17,6 +17,7 @@
 #include "loom/log.h"
 #include "loom/master.h"
 #include "loom/proc.h"
+#include "loom/sb.h"
 #include "loom/signals.h"
 
 #define TICK_MS 1000
@@ -133,6 +134,17 @@ on_reaped(void *ctx, int slot, const loom_slot_t *sl, apr_exit_why_e why,
 }
 
 
+static int
+idle_of(const master_t *m, int slot)
+{
+    const loom_mpm_ops_t *ops = m->st->ops;
+
+    return ops->idle_workers != NULL
+           ? ops->idle_workers(slot)
+           : loom_sb_idle_threads(slot, m->st->cfg->threads_per_child);
+}
+
+
 static void
 count(master_t *m, struct loom_capacity_in *in)
 {
@@ -148,7 +160,7 @@ count(master_t *m, struct loom_capacity_in *in)
         }
         else if (!sl->draining && sl->generation == m->r->mpm->my_generation) {
             in->active++;
-            in->idle += m->st->ops->idle_workers(i);
+            in->idle += idle_of(m, i);
         }
     }
     in->max_active = cfg->max_daemons;
@@ -175,7 +187,7 @@ idlest_child(master_t *m)
             || sl->generation != m->r->mpm->my_generation) {
             continue;
         }
-        idle = m->st->ops->idle_workers(i);
+        idle = idle_of(m, i);
         if (idle >= best_idle) {
             best = i;
             best_idle = idle;

@@ -9,6 +9,7 @@
 #include "mpm_common.h"
 #include "util_mutex.h"
 
+#include "loom/conn.h"
 #include "loom/listen.h"
 #include "loom/log.h"
 #include "loom/master.h"
@@ -166,4 +167,7 @@ loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p)
     ap_hook_mpm(loom_master_run, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_query(loom_query, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_get_name(loom_get_name, NULL, NULL, APR_HOOK_MIDDLE);
+    if (ops->model != LOOM_MODEL_EVENT) {
+        loom_conn_register_hooks();
+    }
 }

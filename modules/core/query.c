@@ -4,16 +4,24 @@
 #include "ap_mpm.h"
 #include "mpm_common.h"
 
+#include "loom/conn.h"
 #include "loom/query.h"
+#include "loom/signals.h"
 #include "loom/state.h"
 
 
 static int
-retained_state(void)
+mpm_state(void)
 {
     loom_retained_t *r = loom_state()->retained;
+    int real = r != NULL ? r->mpm->mpm_state : AP_MPMQ_STARTING;
 
-    return r != NULL ? r->mpm->mpm_state : AP_MPMQ_STARTING;
+    /* In a child, a stop request counts from the moment it arrives, even
+     * before the child's loop has acted on it. */
+    if (loom_signals_child_pending() != LOOM_STOP_NONE) {
+        real = AP_MPMQ_STOPPING;
+    }
+    return loom_conn_mpm_state(real);
 }
 
 
@@ -65,7 +73,7 @@ shared_answer(int code, int *result)
         *result = prefork ? cfg->max_workers : cfg->max_daemons;
         return 1;
     case AP_MPMQ_MPM_STATE:
-        *result = retained_state();
+        *result = mpm_state();
         return 1;
     case AP_MPMQ_GENERATION:
         *result = st->retained != NULL ? st->retained->mpm->my_generation : 0;

@@ -55,14 +55,13 @@ on_ready(void *ctx, loom_watch_t *w, unsigned ev)
 
 
 static void
-serve_one(loom_child_t *ch, apr_socket_t *csd, apr_pool_t *ptrans,
+serve_one(loom_child_t *ch, const loom_accepted_t *a, apr_pool_t *ptrans,
           ap_sb_handle_t *sbh, apr_bucket_alloc_t *ba)
 {
-    apr_os_sock_t fd;
+    apr_socket_t *csd = loom_listen_wrap(a, ptrans);
 
-    apr_os_sock_get(&fd, csd);
     ch->conns++;
-    loom_signals_child_busy_fd(fd);
+    loom_signals_child_busy_fd(a->fd);
     loom_conn_serve_sync(csd, ptrans, ch->slot, sbh, ba, ch->thread);
     loom_signals_child_busy_fd(-1);
 }
@@ -75,31 +74,28 @@ take_one(loom_child_t *ch, loom_listeners_t *ls, apr_pool_t *ptrans,
          ap_sb_handle_t *sbh, apr_bucket_alloc_t *ba)
 {
     struct waiter wt = { NULL };
-    apr_socket_t *csd;
+    loom_accepted_t a;
     int rc;
 
     rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready, &wt);
     if ((rc < 0 && rc != -EINTR) || wt.ready == NULL) {
         return 0;
     }
-    rc = loom_listen_accept(wt.ready, ptrans, &csd);
-    switch (rc) {
-    case 0:
-        serve_one(ch, csd, ptrans, sbh, ba);
+    rc = loom_listen_accept(wt.ready, &a);
+    if (rc == 0) {
+        serve_one(ch, &a, ptrans, sbh, ba);
         return 0;
-    case -EAGAIN:
+    }
+    if (rc == -EAGAIN) {
         return 0;
-    case -EMFILE:
-    case -ENFILE:
-    case -ENOBUFS:
-    case -ENOMEM:
+    }
+    if (loom_listen_out_of_resources(-rc)) {
         loom_listen_pause(ls, EMFILE_PAUSE_MS, -rc);
         return 0;
-    default:
-        ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
-                     LOOMNO(1001) "accept() failed; this child exits");
-        return APEXIT_CHILDSICK;
     }
+    ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
+                 LOOMNO(1001) "accept() failed; this child exits");
+    return APEXIT_CHILDSICK;
 }
 
 
@@ -137,19 +133,12 @@ prefork_child_main(loom_child_t *ch)
 }
 
 
-static int
-prefork_idle_workers(int slot)
-{
-    return loom_sb_idle_threads(slot, 1);
-}
-
-
 static const loom_mpm_ops_t prefork_ops = {
     .name = "loom_prefork",
     .model = LOOM_MODEL_PREFORK,
     .module = &mpm_loom_prefork_module,
     .child_main = prefork_child_main,
-    .idle_workers = prefork_idle_workers,
+    .idle_workers = NULL,
     .query = NULL,
 };
 

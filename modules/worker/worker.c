@@ -1,0 +1,291 @@
+/* loom_worker: ThreadsPerChild worker threads per child, fed by one
+ * listener thread.
+ *
+ * The listener reserves an idle worker before it waits for a connection,
+ * so a busy child stops taking connections and the kernel gives them to a
+ * child that has room (EPOLLEXCLUSIVE wakes one waiting listener). A
+ * connection keeps its worker thread until it closes, keep-alive waits
+ * included: that is the worker model's documented trade-off.
+ *
+ * Named worker.c on purpose: httpd takes the module name from it, and
+ * mod_http2 and <IfModule worker.c> recognise worker by that name. */
+#include <errno.h>
+#include <sys/socket.h>
+
+#include "httpd.h"
+#include "http_main.h"
+#include "ap_mpm.h"
+#include "http_log.h"
+#include "mpm_common.h"
+#include "scoreboard.h"
+
+#include "loom/child.h"
+#include "loom/config.h"
+#include "loom/conn.h"
+#include "loom/fdq.h"
+#include "loom/listen.h"
+#include "loom/mpm.h"
+#include "loom/poller.h"
+#include "loom/sb.h"
+#include "loom/tags.h"
+#include "loom/threads.h"
+
+#define EMFILE_PAUSE_MS 250
+
+extern module AP_MODULE_DECLARE_DATA mpm_loom_worker_module;
+
+struct worker;
+
+/* What the threads of one child share. `stop` is written by the main
+ * thread (and by the listener for MaxConnectionsPerChild) and read by the
+ * listener; the queue carries everything else between threads. */
+struct pool_of_threads {
+    loom_child_t     *ch;
+    loom_fdq_t        queue;
+    loom_listeners_t  listeners;     /* the listener thread's */
+    struct worker    *workers;
+    int               count;
+    volatile int      stop;
+};
+
+struct worker {
+    struct pool_of_threads *pt;
+    int                 id;
+    apr_thread_t       *thread;
+    apr_pool_t         *tpool;     /* this thread's, never cleared */
+    apr_pool_t         *ptrans;    /* cleared after each connection */
+    apr_bucket_alloc_t *ba;
+    ap_sb_handle_t     *sbh;
+    volatile int        busy_fd;   /* shut down on a stop-now */
+};
+
+
+static void *APR_THREAD_FUNC
+worker_thread(apr_thread_t *thread, void *arg)
+{
+    struct worker *w = arg;
+    loom_child_t *ch = w->pt->ch;
+    long id_base = (long) ch->slot * ch->st->cfg->thread_limit;
+    loom_accepted_t a;
+
+    for (;;) {
+        loom_sb_thread_status(ch->slot, w->id, SERVER_READY);
+        if (loom_fdq_pop(&w->pt->queue, &a) != 0) {
+            break;
+        }
+        w->busy_fd = a.fd;
+        loom_conn_serve_sync(loom_listen_wrap(&a, w->ptrans), w->ptrans,
+                             id_base + w->id, w->sbh, w->ba, thread);
+        w->busy_fd = -1;
+        apr_pool_clear(w->ptrans);
+    }
+    loom_sb_thread_status(ch->slot, w->id, SERVER_DEAD);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+
+static void
+on_ready(void *ctx, loom_watch_t *w, unsigned ev)
+{
+    ap_listen_rec **ready = ctx;
+
+    switch ((enum loom_watch_kind) w->kind) {
+    case LOOM_W_LISTENER:
+        if (*ready == NULL) {
+            *ready = ((loom_listen_watch_t *) w->data)->lr;
+        }
+        break;
+    case LOOM_W_CONN:
+    case LOOM_W_OTHER:
+        break;
+    }
+}
+
+
+/* Waits for a connection and accepts it. 0 with *a filled, or -1 when the
+ * listener must stop. */
+static int
+accept_one(struct pool_of_threads *pt, loom_accepted_t *a)
+{
+    loom_listeners_t *ls = &pt->listeners;
+
+    while (!pt->stop) {
+        ap_listen_rec *ready = NULL;
+        int rc;
+
+        loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready, &ready);
+        if (ready == NULL) {
+            continue;
+        }
+        rc = loom_listen_accept(ready, a);
+        if (rc == 0) {
+            return 0;
+        }
+        if (loom_listen_out_of_resources(-rc)) {
+            loom_listen_pause(ls, EMFILE_PAUSE_MS, -rc);
+        }
+        else if (rc != -EAGAIN) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
+                         LOOMNO(1101) "accept() failed; this child stops "
+                         "accepting and exits");
+            loom_signals_child_request(LOOM_STOP_GRACEFUL);
+            return -1;
+        }
+    }
+    return -1;
+}
+
+
+static void *APR_THREAD_FUNC
+listener_thread(apr_thread_t *thread, void *arg)
+{
+    struct pool_of_threads *pt = arg;
+    loom_child_t *ch = pt->ch;
+    loom_accepted_t a;
+
+    while (!pt->stop && loom_fdq_reserve(&pt->queue) == 0) {
+        if (accept_one(pt, &a) != 0) {
+            loom_fdq_unreserve(&pt->queue);
+            break;
+        }
+        loom_fdq_push(&pt->queue, &a);
+        if (++ch->conns == ap_max_requests_per_child) {
+            loom_signals_child_request(LOOM_STOP_GRACEFUL);
+            break;
+        }
+    }
+    /* Stop taking connections at once; the workers finish theirs. */
+    ap_get_scoreboard_process(ch->slot)->quiescing = 1;
+    loom_listen_close(&pt->listeners);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+
+static int
+prepare(struct pool_of_threads *pt, loom_child_t *ch)
+{
+    loom_poller_t *poller;
+    int i, tpc = ch->st->cfg->threads_per_child;
+
+    pt->ch = ch;
+    pt->count = tpc;
+    pt->workers = apr_pcalloc(ch->pchild, tpc * sizeof(*pt->workers));
+    if (loom_fdq_init(&pt->queue, tpc, ch->pchild) != 0
+        || loom_poller_create(&poller, ch->pchild) != 0
+        || loom_listen_child_init(&pt->listeners, ch->st, ch->bucket, poller,
+                                  ch->pchild) != 0) {
+        return -1;
+    }
+    for (i = 0; i < tpc; i++) {
+        struct worker *w = &pt->workers[i];
+        apr_allocator_t *allocator;
+
+        /* One allocator per thread: no lock on the allocation path. */
+        apr_allocator_create(&allocator);
+        apr_allocator_max_free_set(allocator, ap_max_mem_free);
+        apr_pool_create_ex(&w->tpool, ch->pchild, NULL, allocator);
+        apr_allocator_owner_set(allocator, w->tpool);
+        apr_pool_create(&w->ptrans, w->tpool);
+        apr_pool_tag(w->ptrans, "transaction");
+        w->ba = apr_bucket_alloc_create(w->tpool);
+        ap_create_sb_handle(&w->sbh, w->tpool, ch->slot, i);
+        w->pt = pt;
+        w->id = i;
+        w->busy_fd = -1;
+    }
+    return 0;
+}
+
+
+static void
+stop_threads(struct pool_of_threads *pt, apr_thread_t *listener,
+             loom_stop_e how)
+{
+    apr_status_t rv;
+    int i;
+
+    pt->stop = 1;
+    loom_poller_wake(pt->listeners.poller);
+    loom_fdq_end(&pt->queue, how == LOOM_STOP_NOW);
+    if (how == LOOM_STOP_NOW) {
+        /* Blocked reads and writes fail at once; the threads unwind. */
+        for (i = 0; i < pt->count; i++) {
+            int fd = pt->workers[i].busy_fd;
+
+            if (fd >= 0) {
+                shutdown(fd, SHUT_RDWR);
+            }
+        }
+    }
+    apr_thread_join(&rv, listener);
+    for (i = 0; i < pt->count; i++) {
+        if (pt->workers[i].thread != NULL) {
+            apr_thread_join(&rv, pt->workers[i].thread);
+        }
+    }
+}
+
+
+static void
+worker_child_main(loom_child_t *ch)
+{
+    static struct pool_of_threads pt;
+    apr_thread_t *listener = NULL;
+    loom_stop_e how;
+    int i;
+
+    if (prepare(&pt, ch) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
+                     LOOMNO(1102) "could not set up the child's threads");
+        loom_child_exit(ch, APEXIT_CHILDSICK);
+    }
+    loom_threads_block_signals();
+    for (i = 0; i < pt.count; i++) {
+        if (loom_threads_start(&pt.workers[i].thread, worker_thread,
+                               &pt.workers[i], ch->pchild) != APR_SUCCESS) {
+            loom_child_exit(ch, APEXIT_CHILDSICK);
+        }
+    }
+    if (loom_threads_start(&listener, listener_thread, &pt, ch->pchild)
+        != APR_SUCCESS) {
+        loom_child_exit(ch, APEXIT_CHILDSICK);
+    }
+    how = loom_threads_wait_stop(ch);
+    loom_child_stopping(ch, how == LOOM_STOP_GRACEFUL);
+    stop_threads(&pt, listener, how);
+    loom_child_exit(ch, 0);
+}
+
+
+static const loom_mpm_ops_t worker_ops = {
+    .name = "loom_worker",
+    .model = LOOM_MODEL_WORKER,
+    .module = &mpm_loom_worker_module,
+    .child_main = worker_child_main,
+    .idle_workers = NULL,
+    .query = NULL,
+};
+
+
+static void
+worker_register_hooks(apr_pool_t *p)
+{
+    loom_mpm_register(&worker_ops, p);
+}
+
+
+static const command_rec worker_cmds[] = {
+    LOOM_THREADED_COMMANDS,
+    { NULL }
+};
+
+LOOM_DECLARE_MODULE(mpm_loom_worker) = {
+    MPM20_MODULE_STUFF,
+    NULL,                     /* rewrite_args: a DSO MPM cannot use it */
+    NULL, NULL, NULL, NULL,   /* per-dir and per-server config */
+    worker_cmds,
+    worker_register_hooks,
+    AP_MODULE_FLAG_NONE
+};
