@@ -33,6 +33,7 @@ typedef struct loom_retained {
     struct loom_crashes crashes;        /* the current crash burst */
     apr_time_t    spawn_not_before;     /* crash back-off */
     int           burst_logged;
+    int           fork_failing;         /* logged once per episode */
     loom_slot_t  *slots;                /* first_server_limit entries */
 } loom_retained_t;
 

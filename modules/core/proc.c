@@ -38,10 +38,19 @@ loom_proc_spawn(loom_state_t *st, int slot)
         int err = errno;
 
         loom_sb_child_gone(st, slot);
-        ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf, LOOMNO(0301)
-                     "fork() for a new child failed; serving with the "
-                     "children there are and trying again later");
+        if (!r->fork_failing) {
+            r->fork_failing = 1;
+            ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf,
+                         LOOMNO(0301) "fork() for a new child failed; "
+                         "serving with the children there are and trying "
+                         "again every second");
+        }
         return -err;
+    }
+    if (r->fork_failing) {
+        r->fork_failing = 0;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf, LOOMNO(0304)
+                     "fork() works again");
     }
     sl->pid = pid;
     sl->generation = r->mpm->my_generation;

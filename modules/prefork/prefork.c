@@ -78,7 +78,12 @@ take_one(loom_child_t *ch, loom_listeners_t *ls, apr_pool_t *ptrans,
     int rc;
 
     rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready, &wt);
-    if ((rc < 0 && rc != -EINTR) || wt.ready == NULL) {
+    if (rc < 0 && rc != -EINTR) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
+                     LOOMNO(1003) "epoll_wait() failed; this child exits");
+        return APEXIT_CHILDSICK;
+    }
+    if (wt.ready == NULL) {
         return 0;
     }
     rc = loom_listen_accept(wt.ready, &a);

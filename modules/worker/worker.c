@@ -114,7 +114,15 @@ accept_one(struct pool_of_threads *pt, loom_accepted_t *a)
         ap_listen_rec *ready = NULL;
         int rc;
 
-        loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready, &ready);
+        rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready,
+                              &ready);
+        if (rc < 0 && rc != -EINTR) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
+                         LOOMNO(1103) "epoll_wait() failed; this child "
+                         "stops accepting and exits");
+            loom_signals_child_request(LOOM_STOP_GRACEFUL);
+            return -1;
+        }
         if (ready == NULL) {
             continue;
         }
