@@ -38,11 +38,18 @@ typedef struct loom_cfg {
     int threads_per_child;   /* 1 for prefork */
     int graceful_timeout;    /* mirrors ap_graceful_shutdown_timeout */
     int max_daemons;         /* derived: active processes allowed */
+    double async_factor;     /* event: AsyncRequestWorkerFactor */
+    int wait_for_head;       /* event: LoomWaitForHead */
     int set[LOOM_D_COUNT];   /* which directives the config gave */
 } loom_cfg_t;
 
 /* The generic setter behind every numeric row. */
 const char *loom_cfg_set_number(cmd_parms *cmd, void *dummy, const char *arg);
+/* AsyncRequestWorkerFactor: a real number above 0. */
+const char *loom_cfg_set_async_factor(cmd_parms *cmd, void *dummy,
+                                      const char *arg);
+/* LoomWaitForHead On|Off. */
+const char *loom_cfg_set_wait_for_head(cmd_parms *cmd, void *dummy, int on);
 /* EnableExceptionHook: accepted for configs written for other builds. */
 const char *loom_cfg_set_exception_hook(cmd_parms *cmd, void *dummy, int on);
 
@@ -102,5 +109,14 @@ void loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets);
              "Maximum value of ThreadsPerChild for this run of Apache"), \
     LOOM_CMD(THREADS_PER_CHILD, "ThreadsPerChild", \
              "Number of threads each child creates")
+
+#define LOOM_EVENT_COMMANDS \
+    LOOM_THREADED_COMMANDS, \
+    AP_INIT_TAKE1("AsyncRequestWorkerFactor", loom_cfg_set_async_factor, \
+                  NULL, RSRC_CONF, "How many connections a child takes " \
+                  "per idle worker thread, beyond ThreadsPerChild"), \
+    AP_INIT_FLAG("LoomWaitForHead", loom_cfg_set_wait_for_head, NULL, \
+                 RSRC_CONF, "On (default): a plain-HTTP connection gets " \
+                 "a thread only once its request head has arrived")
 
 #endif

@@ -23,6 +23,8 @@ typedef struct loom_listeners {
     loom_listen_watch_t  *items;
     int                   count;
     int                   armed;        /* in the poller now */
+    unsigned              arm_flags;    /* LOOM_ARM_EXCLUSIVE, maybe EDGE */
+    int                   held;         /* the model holds accepting off */
     apr_time_t            paused_until; /* 0: not paused for lack of fds */
     int                   emfile_logged;
 } loom_listeners_t;
@@ -32,9 +34,13 @@ typedef struct loom_listeners {
 int loom_listen_open(loom_state_t *st, server_rec *s);
 
 /* In a child: closes the other buckets' sockets and arms this bucket's in
- * `poller`, each with EPOLLEXCLUSIVE. 0 or -errno. */
+ * `poller`, each with EPOLLEXCLUSIVE, plus `extra_flags`. Where several
+ * threads wait on one poller, LOOM_ARM_EDGE keeps a pending connection
+ * from waking them one after the other; the thread woken must then accept
+ * until -EAGAIN. 0 or -errno. */
 int loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
-                           loom_poller_t *poller, apr_pool_t *pool);
+                           loom_poller_t *poller, apr_pool_t *pool,
+                           unsigned extra_flags);
 
 /* An accepted connection before it has an APR socket: what a listener
  * thread hands to a worker thread, which wraps it in its own pool. */
@@ -65,6 +71,11 @@ void loom_listen_pause(loom_listeners_t *l, int ms, int err);
 /* Re-arms paused listeners whose pause is over; returns the milliseconds
  * left until the next re-arm is due, or -1 when none is pending. */
 int loom_listen_tick(loom_listeners_t *l);
+
+/* Holds accepting off (on != 0) or lets it go on, for a model that limits
+ * the connections a child takes; a pause for lack of descriptors still
+ * applies. The caller serialises calls on one loom_listeners_t. */
+void loom_listen_hold(loom_listeners_t *l, int on);
 
 /* Stops accepting for good (graceful stop): disarms and closes. */
 void loom_listen_close(loom_listeners_t *l);

@@ -29,6 +29,7 @@ typedef struct loom_watch {
 
 #define LOOM_ARM_EXCLUSIVE 1u  /* wake one waiter of many (listeners) */
 #define LOOM_ARM_ONESHOT   2u  /* disarm after one report (connections) */
+#define LOOM_ARM_EDGE      4u  /* report each arrival once, not a level */
 
 typedef void loom_ready_fn(void *ctx, loom_watch_t *w, unsigned ev);
 
@@ -49,8 +50,19 @@ int loom_poller_del(loom_poller_t *p, loom_watch_t *w);
 int loom_poller_wait(loom_poller_t *p, int timeout_ms, loom_ready_fn *fn,
                      void *ctx);
 
+/* The same, taking at most `max` reports: threads that share one poller
+ * take one each, so that ready connections spread over idle threads. */
+int loom_poller_wait_n(loom_poller_t *p, int max, int timeout_ms,
+                       loom_ready_fn *fn, void *ctx);
+
 /* Makes a current or next wait return. Async-signal-safe, any thread. */
 void loom_poller_wake(loom_poller_t *p);
+
+/* Makes every later wait return at once, for good: for the end of a child
+ * whose threads all wait on one poller. A thread that is asleep in a wait
+ * may see only one wake-up among many: each thread that leaves calls
+ * loom_poller_wake so that the next one wakes too. */
+void loom_poller_wake_all(loom_poller_t *p);
 
 /* The wake-up descriptor, for code that must wake the poller from a
  * signal handler without a pointer to it. */

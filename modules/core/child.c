@@ -76,8 +76,8 @@ loom_child_run(loom_state_t *st, int slot, int bucket)
 }
 
 
-loom_stop_e
-loom_child_exit_reason(loom_child_t *ch)
+static loom_stop_e
+exit_reason_now(loom_child_t *ch)
 {
     loom_stop_e how = loom_signals_child_pending();
 
@@ -95,6 +95,20 @@ loom_child_exit_reason(loom_child_t *ch)
         return LOOM_STOP_GRACEFUL;
     }
     return LOOM_STOP_NONE;
+}
+
+
+loom_stop_e
+loom_child_exit_reason(loom_child_t *ch)
+{
+    loom_stop_e how = exit_reason_now(ch);
+
+    /* Recorded, so that every later look (the MPM state other modules
+     * query, a draining loop) sees the stop, whatever told us. */
+    if (how != LOOM_STOP_NONE && loom_signals_child_pending() < how) {
+        loom_signals_child_request(how);
+    }
+    return how;
 }
 
 

@@ -97,6 +97,8 @@ loom_cfg_defaults(loom_cfg_t *cfg, loom_model_e model)
         }
     }
     ap_graceful_shutdown_timeout = 0;
+    cfg->async_factor = 2.0;
+    cfg->wait_for_head = 1;
 }
 
 
@@ -129,6 +131,42 @@ loom_cfg_set_number(cmd_parms *cmd, void *dummy, const char *arg)
     *field_of(loom_state()->cfg, id) = value;
     loom_state()->cfg->set[id] = 1;
     return NULL;
+}
+
+
+const char *
+loom_cfg_set_async_factor(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    double v;
+
+    if (err != NULL) {
+        return err;
+    }
+    errno = 0;
+    v = strtod(arg, &end);
+    if (*arg == '\0' || *end != '\0' || errno != 0 || !(v > 0.0)
+        || v > 1e6) {
+        return apr_psprintf(cmd->pool, "AsyncRequestWorkerFactor must be a "
+                            "number above 0 (such as 2 or 1.5), not '%s'",
+                            arg);
+    }
+    /* Below 1 would admit fewer connections than threads: as stock. */
+    loom_state()->cfg->async_factor = v < 1.0 ? 1.0 : v;
+    return NULL;
+}
+
+
+const char *
+loom_cfg_set_wait_for_head(cmd_parms *cmd, void *dummy, int on)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err == NULL) {
+        loom_state()->cfg->wait_for_head = on;
+    }
+    return err;
 }
 
 

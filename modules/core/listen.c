@@ -88,7 +88,7 @@ arm(loom_listeners_t *l)
 
     for (i = 0; i < l->count; i++) {
         err = loom_poller_add(l->poller, &l->items[i].watch, LOOM_POLL_IN,
-                              LOOM_ARM_EXCLUSIVE);
+                              l->arm_flags);
         if (err != 0 && err != -EEXIST) {
             return err;
         }
@@ -114,7 +114,8 @@ disarm(loom_listeners_t *l)
 
 int
 loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
-                       loom_poller_t *poller, apr_pool_t *pool)
+                       loom_poller_t *poller, apr_pool_t *pool,
+                       unsigned extra_flags)
 {
     ap_listen_rec *lr;
     int b, n = 0;
@@ -129,6 +130,7 @@ loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
     }
     memset(l, 0, sizeof(*l));
     l->poller = poller;
+    l->arm_flags = LOOM_ARM_EXCLUSIVE | extra_flags;
     l->items = apr_pcalloc(pool, n * sizeof(*l->items));
     for (lr = st->buckets[bucket]; lr != NULL; lr = lr->next) {
         loom_listen_watch_t *it = &l->items[l->count++];
@@ -242,11 +244,24 @@ loom_listen_tick(loom_listeners_t *l)
         return (int) apr_time_as_msec(l->paused_until - now) + 1;
     }
     l->paused_until = 0;
-    if (arm(l) != 0) {
+    if (!l->held && arm(l) != 0) {
         loom_listen_pause(l, 100, errno);
         return 100;
     }
     return -1;
+}
+
+
+void
+loom_listen_hold(loom_listeners_t *l, int on)
+{
+    l->held = on;
+    if (on && l->armed) {
+        disarm(l);
+    }
+    else if (!on && !l->armed && l->paused_until == 0 && l->count > 0) {
+        arm(l);
+    }
 }
 
 

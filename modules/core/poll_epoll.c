@@ -16,6 +16,7 @@
 struct loom_poller {
     int           epfd;
     int           wakefd;       /* eventfd: written by loom_poller_wake */
+    volatile int  wake_all;     /* never drain it again: wake everyone */
     loom_watch_t  wake_watch;
 };
 
@@ -47,6 +48,9 @@ to_epoll(unsigned ev, unsigned flags)
     }
     if (flags & LOOM_ARM_ONESHOT) {
         e |= EPOLLONESHOT;
+    }
+    if (flags & LOOM_ARM_EDGE) {
+        e |= EPOLLET;
     }
     return e;
 }
@@ -112,10 +116,18 @@ int
 loom_poller_wait(loom_poller_t *p, int timeout_ms, loom_ready_fn *fn,
                  void *ctx)
 {
+    return loom_poller_wait_n(p, BATCH, timeout_ms, fn, ctx);
+}
+
+
+int
+loom_poller_wait_n(loom_poller_t *p, int max, int timeout_ms,
+                   loom_ready_fn *fn, void *ctx)
+{
     struct epoll_event evs[BATCH];
     int i, n, reports = 0;
 
-    n = epoll_wait(p->epfd, evs, BATCH, timeout_ms);
+    n = epoll_wait(p->epfd, evs, max < BATCH ? max : BATCH, timeout_ms);
     if (n < 0) {
         return -errno;
     }
@@ -126,7 +138,9 @@ loom_poller_wait(loom_poller_t *p, int timeout_ms, loom_ready_fn *fn,
         if (w == &p->wake_watch) {
             uint64_t drained;
 
-            (void) !read(p->wakefd, &drained, sizeof(drained));
+            if (!p->wake_all) {
+                (void) !read(p->wakefd, &drained, sizeof(drained));
+            }
             continue;
         }
         ev |= (evs[i].events & EPOLLIN) ? LOOM_POLL_IN : 0;
@@ -147,6 +161,14 @@ loom_poller_wake(loom_poller_t *p)
 
     (void) !write(p->wakefd, &one, sizeof(one));
     errno = saved;
+}
+
+
+void
+loom_poller_wake_all(loom_poller_t *p)
+{
+    p->wake_all = 1;
+    loom_poller_wake(p);
 }
 
 

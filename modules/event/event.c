@@ -1,0 +1,511 @@
+/* loom_event: threads serve requests, not connections.
+ *
+ * Every worker thread of a child waits on the child's one poller itself:
+ * listeners are armed there (EPOLLEXCLUSIVE across children) and parked
+ * connections one-shot, so each ready connection wakes exactly one idle
+ * thread and is served by it directly, with no hand-off between a listener
+ * thread and a worker on the hot path. Between requests, while a response
+ * drains to a slow reader, while a request head trickles in and while a
+ * connection lingers on close, no thread is held (event_conn.c). A
+ * housekeeping thread keeps the deadlines and runs timed callbacks; the
+ * main thread waits for the order to stop.
+ *
+ * Named event.c on purpose: httpd takes the module name from it, and
+ * mod_http2 and <IfModule event.c> recognise event by that name. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "httpd.h"
+#include "http_main.h"
+#include "ap_mpm.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_log.h"
+#include "mpm_common.h"
+#include "scoreboard.h"
+
+#include "loom/config.h"
+#include "loom/mpm.h"
+#include "loom/sb.h"
+#include "loom/tags.h"
+#include "loom/threads.h"
+#include "event.h"
+
+#define EMFILE_PAUSE_MS 250
+#define DRAIN_KEEPALIVE_MS 2000
+
+extern module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
+
+/* The running child's state, for the hooks httpd calls without a context
+ * (timed callbacks); NULL in the parent. */
+static ev_child_t *running;
+
+struct timed_cb {
+    loom_timer_t           timer;    /* first: found from the timer */
+    ap_mpm_callback_fn_t  *fn;
+    void                  *baton;
+    struct timed_cb       *next;
+};
+
+
+void
+ev_child_update_accepting(ev_child_t *evc)
+{
+    const loom_cfg_t *cfg = evc->ch->st->cfg;
+    int active = evc->conns - evc->parked;
+    int idle = __atomic_load_n(&evc->idle_threads, __ATOMIC_RELAXED);
+    int ok = evc->stopping == LOOM_STOP_NONE
+             && active < cfg->threads_per_child + idle * cfg->async_factor;
+
+    /* Parked connections cost no thread, so unlike stock event they do
+     * not count: thousands of idle keep-alive connections never stop a
+     * child from accepting. What counts is work waiting for a thread. */
+    if (ok == evc->listeners.held) {
+        loom_listen_hold(&evc->listeners, !ok);
+        ap_get_scoreboard_process(evc->ch->slot)->not_accepting = !ok;
+    }
+}
+
+
+/* Under no lock: reserves room for one more connection, or says no. */
+static int
+reserve(ev_child_t *evc)
+{
+    int ok;
+
+    pthread_mutex_lock(&evc->lock);
+    ev_child_update_accepting(evc);
+    ok = !evc->listeners.held;
+    evc->conns += ok;
+    pthread_mutex_unlock(&evc->lock);
+    return ok;
+}
+
+
+static void
+unreserve(ev_child_t *evc, int err)
+{
+    pthread_mutex_lock(&evc->lock);
+    evc->conns--;
+    if (loom_listen_out_of_resources(err)) {
+        loom_listen_pause(&evc->listeners, EMFILE_PAUSE_MS, err);
+        pthread_cond_signal(&evc->tick);     /* it re-arms them */
+    }
+    pthread_mutex_unlock(&evc->lock);
+    if (err != EAGAIN && !loom_listen_out_of_resources(err)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf,
+                     LOOMNO(1201) "accept() failed; this child stops "
+                     "accepting and exits");
+        loom_signals_child_request(LOOM_STOP_GRACEFUL);
+    }
+}
+
+
+/* The listener is edge-triggered (see listen.h): take every connection
+ * that is waiting. The others are parked for the idle threads to pick up
+ * at once; this thread serves the first itself. */
+static void
+accept_all(ev_thread_t *t, ap_listen_rec *lr)
+{
+    ev_child_t *evc = t->evc;
+    loom_accepted_t first, more;
+    int have_first = 0, rc = 0;
+
+    while (reserve(evc)) {
+        rc = loom_listen_accept(lr, have_first ? &more : &first);
+        if (rc != 0) {
+            unreserve(evc, -rc);
+            break;
+        }
+        if (__atomic_add_fetch(&evc->ch->conns, 1, __ATOMIC_RELAXED)
+            == ap_max_requests_per_child) {
+            loom_signals_child_request(LOOM_STOP_GRACEFUL);
+        }
+        if (have_first) {
+            ev_conn_accepted(t, &more, 0);
+        }
+        have_first = 1;
+    }
+    if (have_first) {
+        ev_conn_accepted(t, &first, 1);
+    }
+}
+
+
+static void
+on_ready(void *ctx, loom_watch_t *w, unsigned ev)
+{
+    ev_thread_t *t = ctx;
+
+    t->ready = w;
+    t->ready_ev = ev;
+}
+
+
+static int
+thread_may_exit(ev_child_t *evc)
+{
+    switch ((loom_stop_e) evc->stopping) {
+    case LOOM_STOP_NONE:
+        return 0;
+    case LOOM_STOP_GRACEFUL:
+        return __atomic_load_n(&evc->conns, __ATOMIC_RELAXED) == 0;
+    case LOOM_STOP_NOW:
+        return 1;
+    }
+    return 1;
+}
+
+
+static void *APR_THREAD_FUNC
+worker_thread(apr_thread_t *thread, void *arg)
+{
+    ev_thread_t *t = arg;
+    ev_child_t *evc = t->evc;
+    int slot = evc->ch->slot;
+
+    while (!thread_may_exit(evc)) {
+        loom_sb_thread_status(slot, t->id, SERVER_READY);
+        t->ready = NULL;
+        __atomic_add_fetch(&evc->idle_threads, 1, __ATOMIC_RELAXED);
+        if (evc->listeners.held && evc->stopping == LOOM_STOP_NONE) {
+            pthread_mutex_lock(&evc->lock);
+            ev_child_update_accepting(evc);   /* one more idle thread */
+            pthread_mutex_unlock(&evc->lock);
+        }
+        loom_poller_wait_n(evc->poller, 1, -1, on_ready, t);
+        __atomic_sub_fetch(&evc->idle_threads, 1, __ATOMIC_RELAXED);
+        if (t->ready == NULL) {
+            continue;
+        }
+        switch ((enum loom_watch_kind) t->ready->kind) {
+        case LOOM_W_LISTENER:
+            accept_all(t, ((loom_listen_watch_t *) t->ready->data)->lr);
+            break;
+        case LOOM_W_CONN:
+            ev_conn_ready(t, t->ready->data, t->ready_ev);
+            break;
+        case LOOM_W_OTHER:
+            break;
+        }
+    }
+    loom_sb_thread_status(slot, t->id, SERVER_DEAD);
+    /* A wake-up reaches one waiting thread: pass it on to the next. */
+    loom_poller_wake(evc->poller);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+
+static void
+expire_conn(void *ctx, loom_timer_t *t)
+{
+    ev_conn_expire(loom_list_entry(t, ev_conn_t, timer));
+}
+
+
+static void
+take_callback(void *ctx, loom_timer_t *t)
+{
+    struct timed_cb **due = ctx;
+    struct timed_cb *cb = (struct timed_cb *) t;
+
+    cb->next = *due;
+    *due = cb;
+}
+
+
+static int
+min_wait(int a, int b)
+{
+    if (a < 0) {
+        return b;
+    }
+    return b >= 0 && b < a ? b : a;
+}
+
+
+/* Under the lock: sleeps until the next deadline, a re-arm of paused
+ * listeners, or a signal on `tick`. */
+static void
+housekeeper_sleep(ev_child_t *evc)
+{
+    uint64_t now = ev_now_ms();
+    int ms = 1000;
+    struct timespec until;
+
+    ms = min_wait(ms, loom_timerq_next_ms(&evc->timers, now));
+    ms = min_wait(ms, loom_timerq_next_ms(&evc->callbacks, now));
+    ms = min_wait(ms, loom_listen_tick(&evc->listeners));
+    evc->hk_due = now + (uint64_t) ms;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long) (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&evc->tick, &evc->lock, &until);
+}
+
+
+static void *APR_THREAD_FUNC
+housekeeper_thread(apr_thread_t *thread, void *arg)
+{
+    ev_child_t *evc = arg;
+
+    pthread_mutex_lock(&evc->lock);
+    while (!evc->hk_exit) {
+        uint64_t now = ev_now_ms();
+        struct timed_cb *due = NULL;
+
+        loom_timerq_expire(&evc->timers, now, expire_conn, NULL);
+        loom_timerq_expire(&evc->callbacks, now, take_callback, &due);
+        if (due != NULL) {
+            pthread_mutex_unlock(&evc->lock);
+            while (due != NULL) {
+                struct timed_cb *cb = due;
+
+                due = cb->next;
+                cb->fn(cb->baton);
+                free(cb);
+            }
+            pthread_mutex_lock(&evc->lock);
+            ev_conn_resume_suspended(evc);
+        }
+        housekeeper_sleep(evc);
+    }
+    pthread_mutex_unlock(&evc->lock);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+
+static apr_status_t
+event_timed_callback(apr_time_t t, ap_mpm_callback_fn_t *fn, void *baton)
+{
+    ev_child_t *evc = running;
+    struct timed_cb *cb;
+
+    if (evc == NULL) {
+        return APR_ENOTIMPL;       /* not in a serving child */
+    }
+    cb = ap_calloc(1, sizeof(*cb));
+    cb->fn = fn;
+    cb->baton = baton;
+    pthread_mutex_lock(&evc->lock);
+    loom_timerq_start_at(&evc->callbacks, &cb->timer,
+                         ev_now_ms() + (uint64_t) apr_time_as_msec(t));
+    if (cb->timer.due < evc->hk_due) {
+        pthread_cond_signal(&evc->tick);
+    }
+    pthread_mutex_unlock(&evc->lock);
+    return APR_SUCCESS;
+}
+
+
+static int
+prepare(ev_child_t *evc, loom_child_t *ch)
+{
+    int i, tpc = ch->st->cfg->threads_per_child;
+    pthread_condattr_t monotonic;
+
+    evc->ch = ch;
+    pthread_mutex_init(&evc->lock, NULL);
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&evc->tick, &monotonic);
+    pthread_cond_init(&evc->drained, &monotonic);
+    loom_timerq_init(&evc->timers);
+    loom_timerq_init(&evc->callbacks);
+    evc->drain_lane = loom_timerq_lane(&evc->timers, DRAIN_KEEPALIVE_MS);
+    loom_list_init(&evc->free_conns);
+    loom_list_init(&evc->suspended);
+    evc->hk_due = UINT64_MAX;
+    evc->nthreads = tpc;
+    evc->threads = apr_pcalloc(ch->pchild, tpc * sizeof(*evc->threads));
+    for (i = 0; i < tpc; i++) {
+        ev_thread_t *t = &evc->threads[i];
+
+        t->evc = evc;
+        t->id = i;
+        t->busy_fd = -1;
+        ap_create_sb_handle(&t->sbh, ch->pchild, ch->slot, i);
+    }
+    if (loom_poller_create(&evc->poller, ch->pchild) != 0) {
+        return -1;
+    }
+    return loom_listen_child_init(&evc->listeners, ch->st, ch->bucket,
+                                  evc->poller, ch->pchild, LOOM_ARM_EDGE);
+}
+
+
+/* Main thread, graceful: stop accepting, let idle keep-alive connections
+ * go soon, and wait until every connection is gone, or until a stop-now
+ * arrives meanwhile. */
+static loom_stop_e
+drain(ev_child_t *evc)
+{
+    loom_stop_e how = LOOM_STOP_GRACEFUL;
+
+    pthread_mutex_lock(&evc->lock);
+    ev_conn_shorten_keepalive(evc);
+    while (evc->conns > 0 && how == LOOM_STOP_GRACEFUL) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&evc->drained, &evc->lock, &until);
+        if (loom_signals_child_pending() == LOOM_STOP_NOW) {
+            how = LOOM_STOP_NOW;
+        }
+    }
+    pthread_mutex_unlock(&evc->lock);
+    return how;
+}
+
+
+static void
+stop(ev_child_t *evc, apr_thread_t *hk, loom_stop_e how)
+{
+    apr_status_t rv;
+    int i;
+
+    pthread_mutex_lock(&evc->lock);
+    evc->stopping = how;
+    ev_child_update_accepting(evc);           /* holds accepting off */
+    ap_get_scoreboard_process(evc->ch->slot)->quiescing = 1;
+    pthread_mutex_unlock(&evc->lock);
+    if (how == LOOM_STOP_GRACEFUL) {
+        how = drain(evc);
+        evc->stopping = how;
+    }
+    if (how == LOOM_STOP_NOW) {
+        for (i = 0; i < evc->nthreads; i++) {
+            int fd = evc->threads[i].busy_fd;
+
+            if (fd >= 0) {
+                shutdown(fd, SHUT_RDWR);   /* blocked I/O fails at once */
+            }
+        }
+    }
+    loom_poller_wake_all(evc->poller);
+    pthread_mutex_lock(&evc->lock);
+    evc->hk_exit = 1;
+    pthread_cond_signal(&evc->tick);
+    pthread_mutex_unlock(&evc->lock);
+    for (i = 0; i < evc->nthreads; i++) {
+        if (evc->threads[i].thread != NULL) {
+            apr_thread_join(&rv, evc->threads[i].thread);
+        }
+    }
+    apr_thread_join(&rv, hk);
+}
+
+
+static void
+event_child_main(loom_child_t *ch)
+{
+    static ev_child_t evc;
+    apr_thread_t *hk = NULL;
+    loom_stop_e how;
+    int i;
+
+    if (prepare(&evc, ch) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
+                     LOOMNO(1202) "could not set up the child's poller");
+        loom_child_exit(ch, APEXIT_CHILDSICK);
+    }
+    running = &evc;
+    loom_threads_block_signals();
+    for (i = 0; i < evc.nthreads; i++) {
+        if (loom_threads_start(&evc.threads[i].thread, worker_thread,
+                               &evc.threads[i], ch->pchild) != APR_SUCCESS) {
+            loom_child_exit(ch, APEXIT_CHILDSICK);
+        }
+    }
+    if (loom_threads_start(&hk, housekeeper_thread, &evc, ch->pchild)
+        != APR_SUCCESS) {
+        loom_child_exit(ch, APEXIT_CHILDSICK);
+    }
+    how = loom_threads_wait_stop(ch);
+    loom_child_stopping(ch, how == LOOM_STOP_GRACEFUL);
+    stop(&evc, hk, how);
+    running = NULL;
+    loom_child_exit(ch, 0);
+}
+
+
+/* HTTP/2 streams are connections on top of a connection: each needs a
+ * state of its own, or it would overwrite the primary's. */
+static int
+event_pre_connection(conn_rec *c, void *csd)
+{
+    if (c->master != NULL && (c->cs == NULL || c->cs == c->master->cs)) {
+        conn_state_t *cs = apr_pcalloc(c->pool, sizeof(*cs));
+
+        cs->state = CONN_STATE_PROCESSING;
+        c->cs = cs;
+    }
+    return OK;
+}
+
+
+static int
+event_query(int code, int *result, apr_status_t *rv)
+{
+    switch (code) {
+    case AP_MPMQ_IS_ASYNC:
+    case AP_MPMQ_CAN_WAITIO:
+        *result = 1;
+        return 1;
+    }
+    return 0;
+}
+
+
+static int
+event_idle_workers(int slot)
+{
+    if (ap_get_scoreboard_process(slot)->not_accepting) {
+        return 0;      /* its idle threads take no new connection now */
+    }
+    return loom_sb_idle_threads(slot, loom_state()->cfg->threads_per_child);
+}
+
+
+static const loom_mpm_ops_t event_ops = {
+    .name = "loom_event",
+    .model = LOOM_MODEL_EVENT,
+    .module = &mpm_loom_event_module,
+    .child_main = event_child_main,
+    .idle_workers = event_idle_workers,
+    .query = event_query,
+};
+
+
+static void
+event_register_hooks(apr_pool_t *p)
+{
+    loom_mpm_register(&event_ops, p);
+    ap_hook_pre_connection(event_pre_connection, NULL, NULL,
+                           APR_HOOK_REALLY_FIRST);
+    ap_hook_mpm_register_timed_callback(event_timed_callback, NULL, NULL,
+                                        APR_HOOK_MIDDLE);
+}
+
+
+static const command_rec event_cmds[] = {
+    LOOM_EVENT_COMMANDS,
+    { NULL }
+};
+
+LOOM_DECLARE_MODULE(mpm_loom_event) = {
+    MPM20_MODULE_STUFF,
+    NULL,                     /* rewrite_args: a DSO MPM cannot use it */
+    NULL, NULL, NULL, NULL,   /* per-dir and per-server config */
+    event_cmds,
+    event_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

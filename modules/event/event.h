@@ -1,0 +1,133 @@
+/* What event.c (the child: threads, accepting, deadlines, stopping) and
+ * event_conn.c (one connection's state machine) share. Private to the
+ * event model.
+ *
+ * Ownership of a connection: exactly one thread owns a connection at a
+ * time. A parked connection is owned by nobody: its descriptor is armed
+ * one-shot in the child's poller and its deadline is in the timer queue.
+ * The thread that receives its one event owns it. A deadline never closes
+ * a parked connection itself: it marks it expired and shuts its socket
+ * down, which makes the one event fire, so ownership only ever passes
+ * through the poller and a connection can never be closed under a thread
+ * that is about to touch it. */
+#ifndef LOOM_EVENT_H
+#define LOOM_EVENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "httpd.h"
+#include "scoreboard.h"
+
+#include "loom/child.h"
+#include "loom/list.h"
+#include "loom/listen.h"
+#include "loom/poller.h"
+#include "loom/timerq.h"
+
+/* Where a connection is, not what it last did. */
+enum ev_state {
+    EV_HEAD,        /* waiting for a whole request head (no thread) */
+    EV_PROCESS,     /* the process_connection hooks run on a thread */
+    EV_WRITE,       /* write completion: flushing what the core buffered */
+    EV_KEEPALIVE,   /* between requests */
+    EV_WAITIO,      /* a protocol module (HTTP/2) waits for I/O */
+    EV_LINGER,      /* lingering close: reading until EOF or deadline */
+    EV_SUSPENDED,   /* a module owns it (handler returned SUSPENDED) */
+    EV_CLOSED
+};
+
+typedef struct ev_child ev_child_t;
+
+typedef struct ev_conn {
+    loom_watch_t        watch;      /* kind LOOM_W_CONN, data: this */
+    loom_timer_t        timer;      /* the parked state's deadline */
+    enum ev_state       state;
+    int                 woken;      /* its event arrived since it parked */
+    int                 expired;    /* its deadline passed (child lock) */
+    int                 tls;        /* TLS: no peeking into the head */
+    int                 lingering;  /* ap_start_lingering_close done */
+    int                 registered; /* its descriptor is in the poller */
+    int                 started;    /* process_connection has run once */
+    uint64_t            linger_due;
+    long                id;
+    ev_child_t         *evc;
+    apr_pool_t         *ptrans;     /* own allocator; cleared on close */
+    apr_bucket_alloc_t *ba;
+    apr_socket_t       *sock;
+    conn_rec           *c;
+    conn_state_t        cs;
+    loom_list_t         link;       /* free list, or the suspended list */
+} ev_conn_t;
+
+typedef struct ev_thread {
+    ev_child_t        *evc;
+    int                id;
+    apr_thread_t      *thread;
+    ap_sb_handle_t    *sbh;
+    volatile int       busy_fd;     /* shut down on a stop-now */
+    loom_watch_t      *ready;       /* what the last wait returned */
+    unsigned           ready_ev;
+} ev_thread_t;
+
+/* Counts mod_status shows per process; kept under the child lock and
+ * copied to the scoreboard at each change, so they are never stale. */
+enum ev_count {
+    EVC_WRITE, EVC_KEEPALIVE, EVC_LINGER, EVC_WAITIO, EVC_SUSPENDED,
+    EVC_COUNT
+};
+
+struct ev_child {
+    loom_child_t      *ch;
+    loom_poller_t     *poller;
+    loom_listeners_t   listeners;
+    pthread_mutex_t    lock;        /* everything below, unless noted */
+    pthread_cond_t     tick;        /* wakes the housekeeper */
+    pthread_cond_t     drained;     /* conns reached 0 while stopping */
+    loom_timerq_t      timers;      /* connection deadlines */
+    loom_timerq_t      callbacks;   /* ap_mpm_register_timed_callback */
+    int                hk_exit;     /* the housekeeper leaves */
+    uint64_t           hk_due;      /* when the housekeeper wakes next */
+    loom_list_t        free_conns;
+    int                free_count;
+    loom_list_t        suspended;
+    int                conns;       /* open connections */
+    int                parked;      /* ...of which waiting in the poller */
+    int                counts[EVC_COUNT];
+    volatile int       idle_threads; /* atomic: threads in the poller */
+    volatile int       stopping;    /* loom_stop_e; written by main */
+    int                head_lane;   /* Timeout of the base server */
+    int                drain_lane;  /* keep-alive while draining */
+    int                linger_lane;
+    int                short_linger_lane;
+    long               next_id;
+    ev_thread_t       *threads;
+    int                nthreads;
+};
+
+/* Milliseconds on a monotonic clock. */
+uint64_t ev_now_ms(void);
+
+/* A new connection, accepted by thread `t`: served on it at once (`now`),
+ * or parked for another thread to take. */
+void ev_conn_accepted(ev_thread_t *t, const loom_accepted_t *a, int now);
+
+/* Thread `t` received the one event of parked connection `ec`. */
+void ev_conn_ready(ev_thread_t *t, ev_conn_t *ec, unsigned ev);
+
+/* Under the child lock, from the housekeeper: `ec`'s deadline passed. */
+void ev_conn_expire(ev_conn_t *ec);
+
+/* Under the child lock: a resumable suspended connection goes back to
+ * write completion (mod_dialup finishes its responses from callbacks). */
+void ev_conn_resume_suspended(ev_child_t *evc);
+
+/* Under the child lock: keep-alive connections of a draining child wait at
+ * most a short while more (a client idle that long is not racing us). */
+void ev_conn_shorten_keepalive(ev_child_t *evc);
+
+/* Under the child lock: whether the child may take one more connection
+ * (AsyncRequestWorkerFactor), and holding accepting off or on by it. */
+void ev_child_update_accepting(ev_child_t *evc);
+
+#endif
