@@ -10,6 +10,7 @@
 #include "http_config.h"
 #include "http_connection.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "http_vhost.h"
 #include "mpm_common.h"
 #include "scoreboard.h"
@@ -320,8 +321,9 @@ head_step(ev_conn_t *ec)
     char buf[HEAD_PEEK];
     ssize_t n;
 
-    if (ec->tls || !ec->evc->ch->st->cfg->wait_for_head) {
-        return EV_PROCESS;
+    if (ec->tls || !ec->evc->ch->st->cfg->wait_for_head
+        || (ec->started && strcmp(ap_get_protocol(ec->c), "http/1.1") != 0)) {
+        return EV_PROCESS;      /* not a head we can read: HTTP/2 frames */
     }
     n = recv(ec->watch.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) {
