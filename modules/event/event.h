@@ -49,6 +49,7 @@ typedef struct ev_conn {
     int                 lingering;  /* ap_start_lingering_close done */
     int                 registered; /* its descriptor is in the poller */
     int                 started;    /* process_connection has run once */
+    int                 hooks_out;  /* suspend_connection ran, resume due */
     uint64_t            linger_due;
     long                id;
     ev_child_t         *evc;

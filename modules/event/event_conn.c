@@ -133,6 +133,7 @@ conn_put(ev_conn_t *ec)
     ec->c = NULL;
     ec->sock = NULL;
     ec->registered = ec->started = ec->lingering = ec->tls = 0;
+    ec->hooks_out = 0;
     pthread_mutex_lock(&evc->lock);
     evc->conns--;
     publish(evc);
@@ -256,6 +257,12 @@ park_locked(ev_conn_t *ec)
 static void
 park(ev_conn_t *ec)
 {
+    /* Modules hear that the connection leaves its thread only once their
+     * code ran on it, and hear of its return the next time it does. */
+    if (ec->started && !ec->hooks_out && ec->state != EV_LINGER) {
+        ec->hooks_out = 1;
+        ap_run_suspend_connection(ec->c, NULL);
+    }
     pthread_mutex_lock(&ec->evc->lock);
     park_locked(ec);
     pthread_mutex_unlock(&ec->evc->lock);
@@ -378,7 +385,8 @@ process_step(ev_thread_t *t, ev_conn_t *ec)
 
     c->sbh = t->sbh;
     c->current_thread = t->thread;
-    if (ec->started) {
+    if (ec->hooks_out) {
+        ec->hooks_out = 0;
         ap_run_resume_connection(c, NULL);
     }
     ec->started = 1;
@@ -462,7 +470,10 @@ suspend(ev_conn_t *ec)
 {
     ev_child_t *evc = ec->evc;
 
-    ap_run_suspend_connection(ec->c, NULL);
+    if (!ec->hooks_out) {
+        ec->hooks_out = 1;
+        ap_run_suspend_connection(ec->c, NULL);
+    }
     ec->c->sbh = NULL;
     pthread_mutex_lock(&evc->lock);
     count_change(evc, EV_SUSPENDED, +1);
