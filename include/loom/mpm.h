@@ -32,6 +32,8 @@ typedef struct loom_mpm_ops {
     int         (*idle_workers)(int slot);
     /* Model-specific ap_mpm_query answers; returns 1 when it answered. */
     int         (*query)(int code, int *result, apr_status_t *rv);
+    /* Hooks of the model's own, or NULL. */
+    void        (*register_hooks)(apr_pool_t *p);
 } loom_mpm_ops_t;
 
 /* Defines the model's module struct, the only symbol its .so exports
@@ -42,6 +44,32 @@ typedef struct loom_mpm_ops {
     APLOG_USE_MODULE(foo); \
     __attribute__((visibility("default"))) \
         module AP_MODULE_DECLARE_DATA foo##_module
+
+/* Defines everything a model declares to httpd (its directive table, its
+ * ops and its module struct) in one statement:
+ *   LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, LOOM_PREFORK_COMMANDS,
+ *                   prefork_child_main, NULL, NULL, NULL);
+ * The module symbol is mpm_loom_<name>_module, -V shows loom_<name>. */
+#define LOOM_MPM_MODULE(name, model_id, commands, main_fn, idle_fn,         \
+                        query_fn, hooks_fn)                                \
+    static const command_rec name##_cmds[] = { commands, { NULL } };      \
+    static const loom_mpm_ops_t name##_ops = {                             \
+        "loom_" #name, model_id, &mpm_loom_##name##_module, main_fn,       \
+        idle_fn, query_fn, hooks_fn                                        \
+    };                                                                     \
+    static void                                                            \
+    name##_register_hooks(apr_pool_t *p)                                   \
+    {                                                                      \
+        loom_mpm_register(&name##_ops, p);                                 \
+    }                                                                      \
+    LOOM_DECLARE_MODULE(mpm_loom_##name) = {                               \
+        MPM20_MODULE_STUFF,                                                \
+        NULL,                     /* rewrite_args: a DSO cannot use it */  \
+        NULL, NULL, NULL, NULL,   /* per-dir and per-server config */      \
+        name##_cmds,                                                       \
+        name##_register_hooks,                                             \
+        AP_MODULE_FLAG_NONE                                                \
+    }
 
 /* Called from the model's register_hooks: registers every hook and makes
  * `ops` the context for this configuration pass. */

@@ -8,6 +8,25 @@
 
 #include "loom/child.h"
 
+/* One thread of a child, as the model describes it. */
+typedef struct loom_thread {
+    apr_thread_t       *thread;
+    apr_thread_start_t  fn;
+    void               *arg;
+    volatile int        busy_fd;  /* the connection it serves, or -1 */
+} loom_thread_t;
+
+/* Blocks the stop signals for them and starts every thread of `set`; a
+ * thread that cannot start ends the child (APEXIT_CHILDSICK). */
+void loom_threads_run(loom_child_t *ch, loom_thread_t *set, int n);
+
+/* Stop-now: shuts down every connection in service, so that blocked reads
+ * and writes fail at once and the threads unwind. */
+void loom_threads_abort_io(loom_thread_t *set, int n);
+
+/* Joins every started thread of `set`. */
+void loom_threads_join(loom_thread_t *set, int n);
+
 /* Blocks every signal in the calling thread, so that the threads it starts
  * inherit a mask that keeps stop signals for the main thread. */
 void loom_threads_block_signals(void);

@@ -170,4 +170,7 @@ loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p)
     if (ops->model != LOOM_MODEL_EVENT) {
         loom_conn_register_hooks();
     }
+    if (ops->register_hooks != NULL) {
+        ops->register_hooks(p);
+    }
 }

@@ -1,5 +1,6 @@
 /* Threads of a threaded child (see threads.h). */
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -74,4 +75,49 @@ loom_threads_wait_stop(loom_child_t *ch)
         }
     }
     return how;
+}
+
+
+void
+loom_threads_run(loom_child_t *ch, loom_thread_t *set, int n)
+{
+    int i;
+
+    loom_threads_block_signals();
+    for (i = 0; i < n; i++) {
+        set[i].busy_fd = -1;
+        if (loom_threads_start(&set[i].thread, set[i].fn, set[i].arg,
+                               ch->pchild) != APR_SUCCESS) {
+            loom_child_exit(ch, APEXIT_CHILDSICK);
+        }
+    }
+}
+
+
+void
+loom_threads_abort_io(loom_thread_t *set, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        int fd = set[i].busy_fd;
+
+        if (fd >= 0) {
+            shutdown(fd, SHUT_RDWR);
+        }
+    }
+}
+
+
+void
+loom_threads_join(loom_thread_t *set, int n)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (set[i].thread != NULL) {
+            apr_thread_join(&rv, set[i].thread);
+        }
+    }
 }

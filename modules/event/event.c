@@ -325,14 +325,19 @@ prepare(ev_child_t *evc, loom_child_t *ch)
     evc->hk_due = UINT64_MAX;
     evc->nthreads = tpc;
     evc->threads = apr_pcalloc(ch->pchild, tpc * sizeof(*evc->threads));
+    evc->set = apr_pcalloc(ch->pchild, (tpc + 1) * sizeof(*evc->set));
     for (i = 0; i < tpc; i++) {
         ev_thread_t *t = &evc->threads[i];
 
         t->evc = evc;
         t->id = i;
-        t->busy_fd = -1;
+        t->lt = &evc->set[i];
+        evc->set[i].fn = worker_thread;
+        evc->set[i].arg = t;
         ap_create_sb_handle(&t->sbh, ch->pchild, ch->slot, i);
     }
+    evc->set[tpc].fn = housekeeper_thread;
+    evc->set[tpc].arg = evc;
     if (loom_poller_create(&evc->poller, ch->pchild) != 0) {
         return -1;
     }
@@ -367,11 +372,8 @@ drain(ev_child_t *evc)
 
 
 static void
-stop(ev_child_t *evc, apr_thread_t *hk, loom_stop_e how)
+stop(ev_child_t *evc, loom_stop_e how)
 {
-    apr_status_t rv;
-    int i;
-
     pthread_mutex_lock(&evc->lock);
     evc->stopping = how;
     ev_child_update_accepting(evc);           /* holds accepting off */
@@ -382,25 +384,14 @@ stop(ev_child_t *evc, apr_thread_t *hk, loom_stop_e how)
         evc->stopping = how;
     }
     if (how == LOOM_STOP_NOW) {
-        for (i = 0; i < evc->nthreads; i++) {
-            int fd = evc->threads[i].busy_fd;
-
-            if (fd >= 0) {
-                shutdown(fd, SHUT_RDWR);   /* blocked I/O fails at once */
-            }
-        }
+        loom_threads_abort_io(evc->set, evc->nthreads);
     }
     loom_poller_wake_all(evc->poller);
     pthread_mutex_lock(&evc->lock);
     evc->hk_exit = 1;
     pthread_cond_signal(&evc->tick);
     pthread_mutex_unlock(&evc->lock);
-    for (i = 0; i < evc->nthreads; i++) {
-        if (evc->threads[i].thread != NULL) {
-            apr_thread_join(&rv, evc->threads[i].thread);
-        }
-    }
-    apr_thread_join(&rv, hk);
+    loom_threads_join(evc->set, evc->nthreads + 1);
 }
 
 
@@ -408,9 +399,7 @@ static void
 event_child_main(loom_child_t *ch)
 {
     static ev_child_t evc;
-    apr_thread_t *hk = NULL;
     loom_stop_e how;
-    int i;
 
     if (prepare(&evc, ch) != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
@@ -418,20 +407,10 @@ event_child_main(loom_child_t *ch)
         loom_child_exit(ch, APEXIT_CHILDSICK);
     }
     running = &evc;
-    loom_threads_block_signals();
-    for (i = 0; i < evc.nthreads; i++) {
-        if (loom_threads_start(&evc.threads[i].thread, worker_thread,
-                               &evc.threads[i], ch->pchild) != APR_SUCCESS) {
-            loom_child_exit(ch, APEXIT_CHILDSICK);
-        }
-    }
-    if (loom_threads_start(&hk, housekeeper_thread, &evc, ch->pchild)
-        != APR_SUCCESS) {
-        loom_child_exit(ch, APEXIT_CHILDSICK);
-    }
+    loom_threads_run(ch, evc.set, evc.nthreads + 1);
     how = loom_threads_wait_stop(ch);
     loom_child_stopping(ch, how == LOOM_STOP_GRACEFUL);
-    stop(&evc, hk, how);
+    stop(&evc, how);
     running = NULL;
     loom_child_exit(ch, 0);
 }
@@ -475,20 +454,9 @@ event_idle_workers(int slot)
 }
 
 
-static const loom_mpm_ops_t event_ops = {
-    .name = "loom_event",
-    .model = LOOM_MODEL_EVENT,
-    .module = &mpm_loom_event_module,
-    .child_main = event_child_main,
-    .idle_workers = event_idle_workers,
-    .query = event_query,
-};
-
-
 static void
-event_register_hooks(apr_pool_t *p)
+event_own_hooks(apr_pool_t *p)
 {
-    loom_mpm_register(&event_ops, p);
     ap_hook_pre_connection(event_pre_connection, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);
     ap_hook_mpm_register_timed_callback(event_timed_callback, NULL, NULL,
@@ -496,16 +464,5 @@ event_register_hooks(apr_pool_t *p)
 }
 
 
-static const command_rec event_cmds[] = {
-    LOOM_EVENT_COMMANDS,
-    { NULL }
-};
-
-LOOM_DECLARE_MODULE(mpm_loom_event) = {
-    MPM20_MODULE_STUFF,
-    NULL,                     /* rewrite_args: a DSO MPM cannot use it */
-    NULL, NULL, NULL, NULL,   /* per-dir and per-server config */
-    event_cmds,
-    event_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+LOOM_MPM_MODULE(event, LOOM_MODEL_EVENT, LOOM_EVENT_COMMANDS,
+                event_child_main, event_idle_workers, event_query, event_own_hooks);

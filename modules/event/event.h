@@ -23,6 +23,7 @@
 #include "loom/list.h"
 #include "loom/listen.h"
 #include "loom/poller.h"
+#include "loom/threads.h"
 #include "loom/timerq.h"
 
 /* Where a connection is, not what it last did. */
@@ -64,9 +65,8 @@ typedef struct ev_conn {
 typedef struct ev_thread {
     ev_child_t        *evc;
     int                id;
-    apr_thread_t      *thread;
+    loom_thread_t     *lt;          /* its thread; busy_fd while serving */
     ap_sb_handle_t    *sbh;
-    volatile int       busy_fd;     /* shut down on a stop-now */
     loom_watch_t      *ready;       /* what the last wait returned */
     unsigned           ready_ev;
 } ev_thread_t;
@@ -104,6 +104,7 @@ struct ev_child {
     long               next_id;
     ev_thread_t       *threads;
     int                nthreads;
+    loom_thread_t     *set;         /* nthreads workers, then housekeeper */
 };
 
 /* Milliseconds on a monotonic clock. */

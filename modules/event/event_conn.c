@@ -384,7 +384,7 @@ process_step(ev_thread_t *t, ev_conn_t *ec)
     int rc = OK;
 
     c->sbh = t->sbh;
-    c->current_thread = t->thread;
+    c->current_thread = t->lt->thread;
     if (ec->hooks_out) {
         ec->hooks_out = 0;
         ap_run_resume_connection(c, NULL);
@@ -392,9 +392,9 @@ process_step(ev_thread_t *t, ev_conn_t *ec)
     ec->started = 1;
     if (!c->aborted) {
         ec->cs.state = CONN_STATE_PROCESSING;
-        t->busy_fd = ec->watch.fd;
+        t->lt->busy_fd = ec->watch.fd;
         rc = ap_run_process_connection(c);
-        t->busy_fd = -1;
+        t->lt->busy_fd = -1;
     }
     return state_after_hooks(ec, rc);
 }
@@ -577,7 +577,7 @@ ev_conn_accepted(ev_thread_t *t, const loom_accepted_t *a, int now)
     ec->c = c;
     ap_set_module_config(c->conn_config, &mpm_loom_event_module, ec);
     c->cs = &ec->cs;
-    c->current_thread = t->thread;
+    c->current_thread = t->lt->thread;
     ap_update_vhost_given_ip(c);
     ap_pre_connection(c, ec->sock);     /* marks c->aborted on failure */
     ec->cs.state = CONN_STATE_PROCESSING;

@@ -138,33 +138,5 @@ prefork_child_main(loom_child_t *ch)
 }
 
 
-static const loom_mpm_ops_t prefork_ops = {
-    .name = "loom_prefork",
-    .model = LOOM_MODEL_PREFORK,
-    .module = &mpm_loom_prefork_module,
-    .child_main = prefork_child_main,
-    .idle_workers = NULL,
-    .query = NULL,
-};
-
-
-static void
-prefork_register_hooks(apr_pool_t *p)
-{
-    loom_mpm_register(&prefork_ops, p);
-}
-
-
-static const command_rec prefork_cmds[] = {
-    LOOM_PREFORK_COMMANDS,
-    { NULL }
-};
-
-LOOM_DECLARE_MODULE(mpm_loom_prefork) = {
-    MPM20_MODULE_STUFF,
-    NULL,                     /* rewrite_args: a DSO MPM cannot use it */
-    NULL, NULL, NULL, NULL,   /* per-dir and per-server config */
-    prefork_cmds,
-    prefork_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, LOOM_PREFORK_COMMANDS,
+                prefork_child_main, NULL, NULL, NULL);

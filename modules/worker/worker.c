@@ -45,18 +45,18 @@ struct pool_of_threads {
     loom_listeners_t  listeners;     /* the listener thread's */
     struct worker    *workers;
     int               count;
+    loom_thread_t    *set;           /* count workers, then the listener */
     volatile int      stop;
 };
 
 struct worker {
     struct pool_of_threads *pt;
     int                 id;
-    apr_thread_t       *thread;
+    loom_thread_t      *lt;
     apr_pool_t         *tpool;     /* this thread's, never cleared */
     apr_pool_t         *ptrans;    /* cleared after each connection */
     apr_bucket_alloc_t *ba;
     ap_sb_handle_t     *sbh;
-    volatile int        busy_fd;   /* shut down on a stop-now */
 };
 
 
@@ -73,10 +73,10 @@ worker_thread(apr_thread_t *thread, void *arg)
         if (loom_fdq_pop(&w->pt->queue, &a) != 0) {
             break;
         }
-        w->busy_fd = a.fd;
+        w->lt->busy_fd = a.fd;
         loom_conn_serve_sync(loom_listen_wrap(&a, w->ptrans), w->ptrans,
                              id_base + w->id, w->sbh, w->ba, thread);
-        w->busy_fd = -1;
+        w->lt->busy_fd = -1;
         apr_pool_clear(w->ptrans);
     }
     loom_sb_thread_status(ch->slot, w->id, SERVER_DEAD);
@@ -180,6 +180,9 @@ prepare(struct pool_of_threads *pt, loom_child_t *ch)
     pt->ch = ch;
     pt->count = tpc;
     pt->workers = apr_pcalloc(ch->pchild, tpc * sizeof(*pt->workers));
+    pt->set = apr_pcalloc(ch->pchild, (tpc + 1) * sizeof(*pt->set));
+    pt->set[tpc].fn = listener_thread;
+    pt->set[tpc].arg = pt;
     if (loom_fdq_init(&pt->queue, tpc, ch->pchild) != 0
         || loom_poller_create(&poller, ch->pchild) != 0
         || loom_listen_child_init(&pt->listeners, ch->st, ch->bucket, poller,
@@ -201,38 +204,24 @@ prepare(struct pool_of_threads *pt, loom_child_t *ch)
         ap_create_sb_handle(&w->sbh, w->tpool, ch->slot, i);
         w->pt = pt;
         w->id = i;
-        w->busy_fd = -1;
+        w->lt = &pt->set[i];
+        pt->set[i].fn = worker_thread;
+        pt->set[i].arg = w;
     }
     return 0;
 }
 
 
 static void
-stop_threads(struct pool_of_threads *pt, apr_thread_t *listener,
-             loom_stop_e how)
+stop_threads(struct pool_of_threads *pt, loom_stop_e how)
 {
-    apr_status_t rv;
-    int i;
-
     pt->stop = 1;
     loom_poller_wake(pt->listeners.poller);
     loom_fdq_end(&pt->queue, how == LOOM_STOP_NOW);
     if (how == LOOM_STOP_NOW) {
-        /* Blocked reads and writes fail at once; the threads unwind. */
-        for (i = 0; i < pt->count; i++) {
-            int fd = pt->workers[i].busy_fd;
-
-            if (fd >= 0) {
-                shutdown(fd, SHUT_RDWR);
-            }
-        }
+        loom_threads_abort_io(pt->set, pt->count);
     }
-    apr_thread_join(&rv, listener);
-    for (i = 0; i < pt->count; i++) {
-        if (pt->workers[i].thread != NULL) {
-            apr_thread_join(&rv, pt->workers[i].thread);
-        }
-    }
+    loom_threads_join(pt->set, pt->count + 1);
 }
 
 
@@ -240,60 +229,20 @@ static void
 worker_child_main(loom_child_t *ch)
 {
     static struct pool_of_threads pt;
-    apr_thread_t *listener = NULL;
     loom_stop_e how;
-    int i;
 
     if (prepare(&pt, ch) != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
                      LOOMNO(1102) "could not set up the child's threads");
         loom_child_exit(ch, APEXIT_CHILDSICK);
     }
-    loom_threads_block_signals();
-    for (i = 0; i < pt.count; i++) {
-        if (loom_threads_start(&pt.workers[i].thread, worker_thread,
-                               &pt.workers[i], ch->pchild) != APR_SUCCESS) {
-            loom_child_exit(ch, APEXIT_CHILDSICK);
-        }
-    }
-    if (loom_threads_start(&listener, listener_thread, &pt, ch->pchild)
-        != APR_SUCCESS) {
-        loom_child_exit(ch, APEXIT_CHILDSICK);
-    }
+    loom_threads_run(ch, pt.set, pt.count + 1);
     how = loom_threads_wait_stop(ch);
     loom_child_stopping(ch, how == LOOM_STOP_GRACEFUL);
-    stop_threads(&pt, listener, how);
+    stop_threads(&pt, how);
     loom_child_exit(ch, 0);
 }
 
 
-static const loom_mpm_ops_t worker_ops = {
-    .name = "loom_worker",
-    .model = LOOM_MODEL_WORKER,
-    .module = &mpm_loom_worker_module,
-    .child_main = worker_child_main,
-    .idle_workers = NULL,
-    .query = NULL,
-};
-
-
-static void
-worker_register_hooks(apr_pool_t *p)
-{
-    loom_mpm_register(&worker_ops, p);
-}
-
-
-static const command_rec worker_cmds[] = {
-    LOOM_THREADED_COMMANDS,
-    { NULL }
-};
-
-LOOM_DECLARE_MODULE(mpm_loom_worker) = {
-    MPM20_MODULE_STUFF,
-    NULL,                     /* rewrite_args: a DSO MPM cannot use it */
-    NULL, NULL, NULL, NULL,   /* per-dir and per-server config */
-    worker_cmds,
-    worker_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+LOOM_MPM_MODULE(worker, LOOM_MODEL_WORKER, LOOM_THREADED_COMMANDS,
+                worker_child_main, NULL, NULL, NULL);
