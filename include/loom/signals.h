@@ -9,6 +9,9 @@
 #ifndef LOOM_SIGNALS_H
 #define LOOM_SIGNALS_H
 
+/* Seconds a child has to exit cleanly after a stop-now request. */
+#define LOOM_STOP_NOW_GRACE_S 1
+
 /* What a child has been asked to do, in increasing order of urgency. */
 typedef enum {
     LOOM_STOP_NONE = 0,

@@ -86,6 +86,8 @@ is_crash(const loom_slot_t *sl, apr_exit_why_e why, int code)
         case SIGHUP:
         case SIGUSR1:
             return 0;       /* ours, arriving before its handlers */
+        case SIGALRM:
+            return 0;       /* the end of a stop-now's grace time */
         case SIGKILL:
             return !sl->killed;
         default:

@@ -96,6 +96,10 @@ on_stop_now(int signo)
     if (child_busy_fd >= 0) {
         shutdown(child_busy_fd, SHUT_RDWR);
     }
+    /* A thread blocked on something we cannot break from here (a CGI's
+     * pipe) must not keep the process: SIGALRM's default action ends it if
+     * the clean exit has not happened within the grace time. */
+    alarm(LOOM_STOP_NOW_GRACE_S);
     wake();
     errno = saved;
 }

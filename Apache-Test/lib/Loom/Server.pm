@@ -109,7 +109,8 @@ sub config_test (%a) {
 }
 
 sub new ($class, %a) {
-    my $self = bless { mpm => $a{mpm} // $ENV{LOOM_MPM} // 'prefork',
+    my $self = bless { owner => $$,
+                       mpm => $a{mpm} // $ENV{LOOM_MPM} // 'prefork',
                        modules => $a{modules} // [], conf => $a{conf} // '',
                        loglevel => $a{loglevel} }, $class;
     $self->{dir} = _scratch();
@@ -223,6 +224,7 @@ sub alive ($self) {
 }
 
 sub stop ($self) {
+    return 0 if $$ != $self->{owner};   # a forked helper process: not ours
     my $pid = $self->pid // $self->{last_pid};
     if ($pid && kill 0, $pid) {
         kill 'TERM', $pid;
@@ -248,8 +250,14 @@ sub _instance_pids ($dir) {
 # Every process of this instance, parent included.
 sub all_pids ($self) { _instance_pids($self->{dir}) }
 
-sub DESTROY ($self) { $self->stop if ${^GLOBAL_PHASE} ne 'DESTRUCT' && $self->alive }
+sub DESTROY ($self) {
+    $self->stop if ${^GLOBAL_PHASE} ne 'DESTRUCT' && $$ == $self->{owner}
+                   && $self->alive;
+}
 
-END { $_->stop for @LIVE }
+END {
+    my @mine = grep { $$ == $_->{owner} } @LIVE;   # stop() edits @LIVE
+    $_->stop for @mine;
+}
 
 1;
