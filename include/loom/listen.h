@@ -23,7 +23,7 @@ typedef struct loom_listeners {
     loom_listen_watch_t  *items;
     int                   count;
     int                   armed;        /* in the poller now */
-    unsigned              arm_flags;    /* LOOM_ARM_EXCLUSIVE, maybe EDGE */
+    unsigned              arm_flags;    /* EXCLUSIVE, or ONESHOT */
     int                   held;         /* the model holds accepting off */
     apr_time_t            paused_until; /* 0: not paused for lack of fds */
     int                   emfile_logged;
@@ -34,13 +34,15 @@ typedef struct loom_listeners {
 int loom_listen_open(loom_state_t *st, server_rec *s);
 
 /* In a child: closes the other buckets' sockets and arms this bucket's in
- * `poller`, each with EPOLLEXCLUSIVE, plus `extra_flags`. Where several
- * threads wait on one poller, LOOM_ARM_EDGE keeps a pending connection
- * from waking them one after the other; the thread woken must then accept
- * until -EAGAIN. 0 or -errno. */
+ * `poller` with `arm_flags`. A process with one waiting thread uses
+ * LOOM_ARM_EXCLUSIVE: the kernel wakes one waiting process per connection.
+ * Threads that share one poller use LOOM_ARM_ONESHOT: one of them takes a
+ * ready listener, accepts one connection and re-arms it with
+ * loom_listen_rearm, so a backlog spreads over the idle threads and no
+ * connection waits behind a busy one. 0 or -errno. */
 int loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
                            loom_poller_t *poller, apr_pool_t *pool,
-                           unsigned extra_flags);
+                           unsigned arm_flags);
 
 /* An accepted connection before it has an APR socket: what a listener
  * thread hands to a worker thread, which wraps it in its own pool. */
@@ -50,6 +52,10 @@ typedef struct loom_accepted {
     socklen_t               addrlen;
     struct sockaddr_storage remote;
 } loom_accepted_t;
+
+/* One-shot listeners: arms `w` again after its report (unless accepting
+ * is held or paused meanwhile; then the re-arm happens when that ends). */
+void loom_listen_rearm(loom_listeners_t *l, loom_watch_t *w);
 
 /* Accepts one connection from `lr` (a blocking, close-on-exec socket).
  * 0 with *a filled; -EAGAIN when there was nothing to take (another waiter

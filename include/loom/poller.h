@@ -29,7 +29,6 @@ typedef struct loom_watch {
 
 #define LOOM_ARM_EXCLUSIVE 1u  /* wake one waiter of many (listeners) */
 #define LOOM_ARM_ONESHOT   2u  /* disarm after one report (connections) */
-#define LOOM_ARM_EDGE      4u  /* report each arrival once, not a level */
 
 typedef void loom_ready_fn(void *ctx, loom_watch_t *w, unsigned ev);
 

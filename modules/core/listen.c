@@ -89,7 +89,11 @@ arm(loom_listeners_t *l)
     for (i = 0; i < l->count; i++) {
         err = loom_poller_add(l->poller, &l->items[i].watch, LOOM_POLL_IN,
                               l->arm_flags);
-        if (err != 0 && err != -EEXIST) {
+        if (err == -EEXIST) {      /* a one-shot registration that fired */
+            err = loom_poller_mod(l->poller, &l->items[i].watch,
+                                  LOOM_POLL_IN, l->arm_flags);
+        }
+        if (err != 0) {
             return err;
         }
     }
@@ -115,7 +119,7 @@ disarm(loom_listeners_t *l)
 int
 loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
                        loom_poller_t *poller, apr_pool_t *pool,
-                       unsigned extra_flags)
+                       unsigned arm_flags)
 {
     ap_listen_rec *lr;
     int b, n = 0;
@@ -130,7 +134,7 @@ loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
     }
     memset(l, 0, sizeof(*l));
     l->poller = poller;
-    l->arm_flags = LOOM_ARM_EXCLUSIVE | extra_flags;
+    l->arm_flags = arm_flags;
     l->items = apr_pcalloc(pool, n * sizeof(*l->items));
     for (lr = st->buckets[bucket]; lr != NULL; lr = lr->next) {
         loom_listen_watch_t *it = &l->items[l->count++];
@@ -249,6 +253,15 @@ loom_listen_tick(loom_listeners_t *l)
         return 100;
     }
     return -1;
+}
+
+
+void
+loom_listen_rearm(loom_listeners_t *l, loom_watch_t *w)
+{
+    if (l->armed) {
+        loom_poller_mod(l->poller, w, LOOM_POLL_IN, l->arm_flags);
+    }
 }
 
 

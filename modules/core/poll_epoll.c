@@ -49,9 +49,6 @@ to_epoll(unsigned ev, unsigned flags)
     if (flags & LOOM_ARM_ONESHOT) {
         e |= EPOLLONESHOT;
     }
-    if (flags & LOOM_ARM_EDGE) {
-        e |= EPOLLET;
-    }
     return e;
 }
 

@@ -102,34 +102,33 @@ unreserve(ev_child_t *evc, int err)
 }
 
 
-/* The listener is edge-triggered (see listen.h): take every connection
- * that is waiting. The others are parked for the idle threads to pick up
- * at once; this thread serves the first itself. */
+/* The listener is one-shot: accept one connection, let the next idle
+ * thread have the listener (if more are waiting, it wakes at once), and
+ * serve this one here. */
 static void
-accept_all(ev_thread_t *t, ap_listen_rec *lr)
+accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
 {
     ev_child_t *evc = t->evc;
-    loom_accepted_t first, more;
-    int have_first = 0, rc = 0;
+    loom_accepted_t a;
+    int rc = -EAGAIN;
 
-    while (reserve(evc)) {
-        rc = loom_listen_accept(lr, have_first ? &more : &first);
+    if (reserve(evc)) {
+        rc = loom_listen_accept(lw->lr, &a);
         if (rc != 0) {
             unreserve(evc, -rc);
-            break;
         }
-        if (__atomic_add_fetch(&evc->ch->conns, 1, __ATOMIC_RELAXED)
-            == ap_max_requests_per_child) {
-            loom_signals_child_request(LOOM_STOP_GRACEFUL);
-        }
-        if (have_first) {
-            ev_conn_accepted(t, &more, 0);
-        }
-        have_first = 1;
     }
-    if (have_first) {
-        ev_conn_accepted(t, &first, 1);
+    pthread_mutex_lock(&evc->lock);
+    loom_listen_rearm(&evc->listeners, &lw->watch);
+    pthread_mutex_unlock(&evc->lock);
+    if (rc != 0) {
+        return;
     }
+    if (__atomic_add_fetch(&evc->ch->conns, 1, __ATOMIC_RELAXED)
+        == ap_max_requests_per_child) {
+        loom_signals_child_request(LOOM_STOP_GRACEFUL);
+    }
+    ev_conn_accepted(t, &a, 1);
 }
 
 
@@ -181,7 +180,7 @@ worker_thread(apr_thread_t *thread, void *arg)
         }
         switch ((enum loom_watch_kind) t->ready->kind) {
         case LOOM_W_LISTENER:
-            accept_all(t, ((loom_listen_watch_t *) t->ready->data)->lr);
+            accept_one(t, t->ready->data);
             break;
         case LOOM_W_CONN:
             ev_conn_ready(t, t->ready->data, t->ready_ev);
@@ -342,7 +341,7 @@ prepare(ev_child_t *evc, loom_child_t *ch)
         return -1;
     }
     return loom_listen_child_init(&evc->listeners, ch->st, ch->bucket,
-                                  evc->poller, ch->pchild, LOOM_ARM_EDGE);
+                                  evc->poller, ch->pchild, LOOM_ARM_ONESHOT);
 }
 
 

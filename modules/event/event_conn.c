@@ -278,6 +278,29 @@ ev_conn_expire(ev_conn_t *ec)
 }
 
 
+/* Under the lock: lingering closes of a stopping child end within the
+ * short linger time, as stock does. Their deadlines are in the heap. */
+static void
+shorten_lingering(ev_child_t *evc, uint64_t now)
+{
+    uint64_t due = now + SHORT_LINGER_MS;
+    uint32_t i = 0;
+
+    while (i < evc->timers.heap_len) {
+        loom_timer_t *t = evc->timers.heap[i];
+        ev_conn_t *ec = loom_list_entry(t, ev_conn_t, timer);
+
+        if (ec->state == EV_LINGER && t->due > due) {
+            ec->linger_due = due;
+            loom_timerq_start_at(&evc->timers, t, due);  /* reorders */
+            i = 0;
+            continue;
+        }
+        i++;
+    }
+}
+
+
 void
 ev_conn_shorten_keepalive(ev_child_t *evc)
 {
@@ -306,6 +329,7 @@ ev_conn_shorten_keepalive(ev_child_t *evc)
             it = next;
         }
     }
+    shorten_lingering(evc, now);
     pthread_cond_signal(&evc->tick);
 }
 

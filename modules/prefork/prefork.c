@@ -119,7 +119,7 @@ prefork_child_main(loom_child_t *ch)
     ap_create_sb_handle(&sbh, ch->pchild, ch->slot, 0);
     if (loom_poller_create(&poller, ch->pchild) != 0
         || loom_listen_child_init(&ls, ch->st, ch->bucket, poller,
-                                  ch->pchild, 0) != 0) {
+                                  ch->pchild, LOOM_ARM_EXCLUSIVE) != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
                      LOOMNO(1002) "could not set up the child's poller");
         loom_child_exit(ch, APEXIT_CHILDSICK);

@@ -186,7 +186,7 @@ prepare(struct pool_of_threads *pt, loom_child_t *ch)
     if (loom_fdq_init(&pt->queue, tpc, ch->pchild) != 0
         || loom_poller_create(&poller, ch->pchild) != 0
         || loom_listen_child_init(&pt->listeners, ch->st, ch->bucket, poller,
-                                  ch->pchild, 0) != 0) {
+                                  ch->pchild, LOOM_ARM_EXCLUSIVE) != 0) {
         return -1;
     }
     for (i = 0; i < tpc; i++) {
