@@ -51,6 +51,7 @@ typedef struct ev_conn {
     int                 registered; /* its descriptor is in the poller */
     int                 started;    /* process_connection has run once */
     int                 hooks_out;  /* suspend_connection ran, resume due */
+    int                 lowat;      /* SO_RCVLOWAT now (1: the default) */
     uint64_t            linger_due;
     long                id;
     ev_child_t         *evc;

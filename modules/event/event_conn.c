@@ -112,6 +112,7 @@ conn_get(ev_child_t *evc)
     apr_allocator_owner_set(allocator, ec->ptrans);
     apr_pool_tag(ec->ptrans, "transaction");
     ec->evc = evc;
+    ec->lowat = 1;
     ec->watch.kind = LOOM_W_CONN;
     ec->watch.data = ec;
     loom_list_init(&ec->link);
@@ -134,6 +135,7 @@ conn_put(ev_conn_t *ec)
     ec->sock = NULL;
     ec->registered = ec->started = ec->lingering = ec->tls = 0;
     ec->hooks_out = 0;
+    ec->lowat = 1;
     pthread_mutex_lock(&evc->lock);
     evc->conns--;
     publish(evc);
@@ -334,6 +336,17 @@ ev_conn_shorten_keepalive(ev_child_t *evc)
 }
 
 
+static void
+set_lowat(ev_conn_t *ec, int bytes)
+{
+    if (bytes != ec->lowat
+        && setsockopt(ec->watch.fd, SOL_SOCKET, SO_RCVLOWAT, &bytes,
+                      sizeof(bytes)) == 0) {
+        ec->lowat = bytes;
+    }
+}
+
+
 static int
 head_complete(const char *buf, size_t n)
 {
@@ -370,6 +383,10 @@ head_step(ev_conn_t *ec)
     if ((size_t) n == sizeof(buf) || head_complete(buf, (size_t) n)) {
         return EV_PROCESS;
     }
+    /* Peeking leaves the bytes in the socket, so the socket stays
+     * readable: without this the one-shot wait would fire again at once,
+     * for ever. The low-water mark makes it fire on the next byte only. */
+    set_lowat(ec, (int) n + 1);
     return EV_HEAD;
 }
 
@@ -406,6 +423,8 @@ process_step(ev_thread_t *t, ev_conn_t *ec)
 {
     conn_rec *c = ec->c;
     int rc = OK;
+
+    set_lowat(ec, 1);         /* httpd's own reads take what there is */
 
     c->sbh = t->sbh;
     c->current_thread = t->lt->thread;
