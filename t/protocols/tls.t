@@ -13,6 +13,7 @@ use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::TLS qw(self_signed https_conf tls_modules);
+use Loom::HTTP qw(read_response);
 
 my $threaded = Loom::Server::threaded();
 my $cgi = $threaded ? 'cgid' : 'cgi';
@@ -57,50 +58,6 @@ sub tls_connect {
         SSL_verify_mode => SSL_VERIFY_PEER, SSL_ca_file => $cert,
         SSL_verifycn_name => 'localhost', SSL_verifycn_scheme => 'http',
         SSL_alpn_protocols => ['http/1.1']);
-}
-
-# Reads one HTTP/1.1 response (Content-Length or chunked) from $sock within
-# $timeout seconds; returns {status, headers, body} or undef.
-sub read_response {
-    my ($sock, $timeout) = @_;
-    my $buf = '';
-    my $fill = sub {
-        my $n = sysread($sock, my $chunk, 65536);
-        die "connection closed\n" unless $n;
-        $buf .= $chunk;
-    };
-    my $r = eval {
-        local $SIG{ALRM} = sub { die "timeout\n" };
-        alarm($timeout // 20);
-        $fill->() until $buf =~ /\r\n\r\n/;
-        my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
-        $buf = $rest;
-        my ($status) = $head =~ m{^HTTP/1\.\d (\d{3})} or die "bad head\n";
-        my %h = map { /^([^:]+):\s*(.*)$/ ? (lc $1, $2) : () }
-                split /\r\n/, $head;
-        my $body = '';
-        if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-            while (1) {
-                $fill->() until $buf =~ /\r\n/;
-                my ($len) = $buf =~ /^([0-9a-fA-F]+)/ or die "bad chunk\n";
-                $len = hex $len;
-                $buf =~ s/^[^\r]*\r\n//;
-                $fill->() while length($buf) < $len + 2;
-                $body .= substr($buf, 0, $len);
-                $buf = substr($buf, $len + 2);
-                last if $len == 0;
-            }
-        } else {
-            my $len = $h{'content-length'} // 0;
-            $fill->() while length($buf) < $len;
-            $body = substr($buf, 0, $len);
-        }
-        alarm 0;
-        { status => $status, headers => \%h, body => $body };
-    };
-    alarm 0;
-    diag "read_response: $@" if $@;
-    return $r;
 }
 
 sub get_req { "GET $_[0] HTTP/1.1\r\nHost: localhost\r\n\r\n" }
