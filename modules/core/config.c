@@ -43,25 +43,6 @@ static const struct row rows[LOOM_D_COUNT] = {
 };
 
 
-int
-loom_cfg_parse_int(const char *arg, int *out)
-{
-    char *end;
-    long v;
-
-    if (arg == NULL || *arg == '\0') {
-        return -1;
-    }
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (errno != 0 || *end != '\0' || v < INT_MIN || v > INT_MAX) {
-        return -1;
-    }
-    *out = (int) v;
-    return 0;
-}
-
-
 static int *
 field_of(loom_cfg_t *cfg, loom_directive_e id)
 {
