@@ -174,24 +174,29 @@ count(master_t *m, struct loom_capacity_in *in)
 }
 
 
-/* The current child with the most idle workers; the highest slot wins a
- * tie, so that the low slots stay packed. */
+/* The child to retire: the current one that holds the fewest connections
+ * (async models publish them; a retiring child must close those it holds),
+ * then the one with the most idle workers; the highest slot wins a tie, so
+ * that the low slots stay packed. */
 static int
-idlest_child(master_t *m)
+child_to_retire(master_t *m)
 {
-    int i, best = -1, best_idle = -1;
+    int i, best = -1, best_conns = 0, best_idle = -1;
 
     for (i = 0; i < m->r->max_slot_used; i++) {
         const loom_slot_t *sl = &m->r->slots[i];
-        int idle;
+        int idle, conns;
 
         if (sl->pid == 0 || sl->draining
             || sl->generation != m->r->mpm->my_generation) {
             continue;
         }
+        conns = (int) ap_get_scoreboard_process(i)->connections;
         idle = idle_of(m, i);
-        if (idle >= best_idle) {
+        if (best < 0 || conns < best_conns
+            || (conns == best_conns && idle >= best_idle)) {
             best = i;
+            best_conns = conns;
             best_idle = idle;
         }
     }
@@ -227,7 +232,7 @@ maintain(master_t *m)
     count(m, &in);
     out = loom_capacity_decide(&in);
     if (out.retire) {
-        int slot = idlest_child(m);
+        int slot = child_to_retire(m);
 
         if (slot >= 0) {
             loom_proc_drain(m->st, slot);
