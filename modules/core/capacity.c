@@ -32,10 +32,14 @@ loom_capacity_decide(const struct loom_capacity_in *in)
         out.at_limit = 1;
         return out;
     }
-    out.spawn = min_int(min_int(need, in->rate), room);
+    /* The whole shortfall now, or the rate if it has grown larger: a
+     * shortage that outlives a tick means load is arriving faster than
+     * children start, so the rate doubles per short tick (as stock's
+     * does) and is spent whole even beyond the shortfall seen now. */
+    out.spawn = min_int(need > in->rate ? need : in->rate, room);
+    out.spawn = min_int(out.spawn, LOOM_SPAWN_RATE_MAX);
     out.next_rate = in->rate;
-    if (need > out.spawn && out.spawn == in->rate && in->hold_off == 0) {
-        /* Still short after spending the whole rate: grow it. */
+    if (in->hold_off == 0) {
         out.next_rate = min_int(in->rate * 2, LOOM_SPAWN_RATE_MAX);
     }
     return out;

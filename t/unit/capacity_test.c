@@ -13,23 +13,43 @@ prefork_in(int idle, int active, int rate)
     return in;
 }
 
-UNIT_TEST(spawn_is_capped_by_the_rate_and_the_rate_doubles)
+UNIT_TEST(the_whole_shortfall_is_spawned_and_the_rate_doubles)
 {
     struct loom_capacity_in in = prefork_in(0, 1, 1);
     struct loom_capacity_out out = loom_capacity_decide(&in);
 
-    UNIT_EQ(out.spawn, 1);
+    UNIT_EQ(out.spawn, 5);          /* MinSpare 5 - 0 idle */
     UNIT_EQ(out.next_rate, 2);
     UNIT_EQ(out.retire, 0);
 }
 
-UNIT_TEST(spawn_only_what_the_shortfall_needs)
+UNIT_TEST(a_grown_rate_is_spent_whole_beyond_the_shortfall)
 {
-    struct loom_capacity_in in = prefork_in(3, 4, 32);
+    struct loom_capacity_in in = prefork_in(3, 4, 8);
     struct loom_capacity_out out = loom_capacity_decide(&in);
 
-    UNIT_EQ(out.spawn, 2);          /* 5 - 3 */
-    UNIT_EQ(out.next_rate, 32);
+    UNIT_EQ(out.spawn, 8);          /* more than 5 - 3: load keeps coming */
+    UNIT_EQ(out.next_rate, 16);
+}
+
+UNIT_TEST(a_burst_doubles_the_spawns_per_short_tick)
+{
+    struct loom_capacity_in in = prefork_in(0, 1, 1);
+    int tick, spawned[5];
+
+    in.min_spare = 2;
+    for (tick = 0; tick < 5; tick++) {
+        struct loom_capacity_out out = loom_capacity_decide(&in);
+
+        spawned[tick] = out.spawn;
+        in.active += out.spawn;
+        in.rate = out.next_rate;    /* every new child is taken at once */
+    }
+    UNIT_EQ(spawned[0], 2);
+    UNIT_EQ(spawned[1], 2);
+    UNIT_EQ(spawned[2], 4);
+    UNIT_EQ(spawned[3], 8);
+    UNIT_EQ(spawned[4], 16);
 }
 
 UNIT_TEST(rate_stops_at_its_maximum)
@@ -64,7 +84,7 @@ UNIT_TEST(retire_one_above_max_spare_but_never_the_last_child)
 
 UNIT_TEST(threads_needed_become_whole_children)
 {
-    struct loom_capacity_in in = prefork_in(10, 1, 8);
+    struct loom_capacity_in in = prefork_in(10, 1, 1);
 
     in.per_child = 25;
     in.min_spare = 75;
@@ -89,6 +109,7 @@ UNIT_TEST(no_rate_growth_while_held_off_after_a_restart)
     struct loom_capacity_in in = prefork_in(0, 1, 2);
 
     in.hold_off = 3;
+    in.min_spare = 1;
     UNIT_EQ(loom_capacity_decide(&in).spawn, 2);
     UNIT_EQ(loom_capacity_decide(&in).next_rate, 2);
 }
