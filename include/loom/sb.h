@@ -18,6 +18,15 @@ void loom_sb_child_gone(const loom_state_t *st, int slot);
 /* Parent: the child was told to finish and exit. */
 void loom_sb_child_quiescing(int slot);
 
+/* Parent: the child was told to finish; its live thread slots show 'G'
+ * until the child's own threads write a new status or exit. */
+void loom_sb_child_finishing(const loom_state_t *st, int slot);
+
+/* A thread with nothing to do: '_' while its child takes new work, 'G'
+ * once the child only finishes what it holds (mod_status must not count
+ * it as capacity). */
+void loom_sb_thread_idle(int slot, int thread, int finishing);
+
 /* A thread slot's status ('_', 'G', ...). */
 void loom_sb_thread_status(int slot, int thread, int status);
 

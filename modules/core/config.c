@@ -24,22 +24,28 @@
 struct row {
     int def[LOOM_MODEL_COUNT];   /* default per model, or NA */
     int lo;                      /* smallest sane value */
-    int hi;                      /* largest sane value (message only) */
+    int hi[LOOM_MODEL_COUNT];    /* largest sane value (message only) */
 };
 
+#define P_MAX PREFORK_MAX_SERVER_LIMIT
+#define T_MAX THREADED_MAX_SERVER_LIMIT
+#define W_MAX WORKER_MAX_THREAD_LIMIT
+#define E_MAX EVENT_MAX_THREAD_LIMIT
+
 static const struct row rows[LOOM_D_COUNT] = {
-    /*                                prefork worker  event     lo  hi */
-    [LOOM_D_START_SERVERS]       = { {   5,     3,     3 },   1, PREFORK_MAX_SERVER_LIMIT },
-    [LOOM_D_MIN_SPARE_SERVERS]   = { {   5,    NA,    NA },   1, PREFORK_MAX_SERVER_LIMIT },
-    [LOOM_D_MAX_SPARE_SERVERS]   = { {  10,    NA,    NA },   1, PREFORK_MAX_SERVER_LIMIT },
-    [LOOM_D_MIN_SPARE_THREADS]   = { {  NA,    75,    75 },   1, INT_MAX },
-    [LOOM_D_MAX_SPARE_THREADS]   = { {  NA,   250,   250 },   1, INT_MAX },
-    [LOOM_D_MAX_REQUEST_WORKERS] = { { 256,   400,   400 },   1, INT_MAX },
-    [LOOM_D_MAX_CLIENTS]         = { { 256,   400,   400 },   1, INT_MAX },
-    [LOOM_D_SERVER_LIMIT]        = { { 256,    16,    16 },   1, PREFORK_MAX_SERVER_LIMIT },
-    [LOOM_D_THREAD_LIMIT]        = { {   1,    64,    64 },   1, EVENT_MAX_THREAD_LIMIT },
-    [LOOM_D_THREADS_PER_CHILD]   = { {   1,    25,    25 },   1, EVENT_MAX_THREAD_LIMIT },
-    [LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT] = { { 0, 0,     0 },   0, INT_MAX },
+    /*                                  default: prefork worker event
+     *                                  lo, largest: prefork worker event */
+    [LOOM_D_START_SERVERS]       = { {   5, 3, 3 }, 1, { P_MAX, T_MAX, T_MAX } },
+    [LOOM_D_MIN_SPARE_SERVERS]   = { {   5, NA, NA }, 1, { P_MAX, NA, NA } },
+    [LOOM_D_MAX_SPARE_SERVERS]   = { {  10, NA, NA }, 1, { P_MAX, NA, NA } },
+    [LOOM_D_MIN_SPARE_THREADS]   = { {  NA, 75, 75 }, 1, { NA, INT_MAX, INT_MAX } },
+    [LOOM_D_MAX_SPARE_THREADS]   = { {  NA, 250, 250 }, 1, { NA, INT_MAX, INT_MAX } },
+    [LOOM_D_MAX_REQUEST_WORKERS] = { { 256, 400, 400 }, 1, { INT_MAX, INT_MAX, INT_MAX } },
+    [LOOM_D_MAX_CLIENTS]         = { { 256, 400, 400 }, 1, { INT_MAX, INT_MAX, INT_MAX } },
+    [LOOM_D_SERVER_LIMIT]        = { { 256, 16, 16 }, 1, { P_MAX, T_MAX, T_MAX } },
+    [LOOM_D_THREAD_LIMIT]        = { {   1, 64, 64 }, 1, { 1, W_MAX, E_MAX } },
+    [LOOM_D_THREADS_PER_CHILD]   = { {   1, 25, 25 }, 1, { 1, W_MAX, E_MAX } },
+    [LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT] = { { 0, 0, 0 }, 0, { INT_MAX, INT_MAX, INT_MAX } },
 };
 
 
@@ -99,7 +105,7 @@ loom_cfg_set_number(cmd_parms *cmd, void *dummy, const char *arg)
         /* Stock parses with atoi(), so junk silently became 0: refuse it. */
         return apr_psprintf(cmd->pool, "%s must be a whole number from %d "
                             "to %d, not '%s'", name, rows[id].lo,
-                            rows[id].hi, arg);
+                            rows[id].hi[loom_state()->ops->model], arg);
     }
     if (id == LOOM_D_MAX_CLIENTS) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, NULL, LOOMNO(0101)
@@ -271,15 +277,19 @@ check_threaded(loom_cfg_t *cfg, loom_model_e model, server_rec *s,
     }
     cfg->max_daemons = cfg->max_workers / tpc;
     if (cfg->max_daemons > cfg->server_limit) {
-        /* Unlike stock's message, say what really changes: the number of
-         * processes, hence the number of workers. */
-        warn(s, startup, LOOMNO(0117) "WARNING: %s of %d needs %d processes "
-             "but ServerLimit is %d; serving at most ServerLimit x "
-             "ThreadsPerChild = %d workers. To increase, please see the "
-             "ServerLimit directive.", "MaxRequestWorkers", cfg->max_workers,
-             cfg->max_daemons, cfg->server_limit);
+        int wanted = cfg->max_workers, processes = cfg->max_daemons;
+
         cfg->max_daemons = cfg->server_limit;
         cfg->max_workers = cfg->server_limit * tpc;
+        /* Unlike stock's message, say what really changes: the number of
+         * processes, hence the number of workers. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING | (startup ? APLOG_STARTUP : 0),
+                     0, startup ? NULL : s, LOOMNO(0117) "WARNING: "
+                     "MaxRequestWorkers of %d needs %d processes but "
+                     "ServerLimit is %d; serving at most ServerLimit x "
+                     "ThreadsPerChild = %d workers. To increase, please see "
+                     "the ServerLimit directive.", wanted, processes,
+                     cfg->server_limit, cfg->max_workers);
     }
     clamp(&cfg->start_servers, "StartServers", 1, INT_MAX, s, startup);
     clamp(&cfg->min_spare, "MinSpareThreads", 1, INT_MAX, s, startup);

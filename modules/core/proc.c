@@ -139,6 +139,7 @@ loom_proc_drain(loom_state_t *st, int slot)
     if (st->ops->model != LOOM_MODEL_PREFORK) {
         loom_sb_child_quiescing(slot);
     }
+    loom_sb_child_finishing(st, slot);
     kill(sl->pid, SIGUSR1);
 }
 

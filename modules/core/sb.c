@@ -56,6 +56,30 @@ loom_sb_child_quiescing(int slot)
 
 
 void
+loom_sb_child_finishing(const loom_state_t *st, int slot)
+{
+    int t;
+
+    for (t = 0; t < st->cfg->threads_per_child; t++) {
+        worker_score *ws = ap_get_scoreboard_worker_from_indexes(slot, t);
+
+        if (ws->status != SERVER_DEAD) {
+            ap_update_child_status_from_indexes(slot, t, SERVER_GRACEFUL, NULL);
+        }
+    }
+}
+
+
+void
+loom_sb_thread_idle(int slot, int thread, int finishing)
+{
+    ap_update_child_status_from_indexes(slot, thread,
+                                        finishing ? SERVER_GRACEFUL : SERVER_READY,
+                                        NULL);
+}
+
+
+void
 loom_sb_thread_status(int slot, int thread, int status)
 {
     ap_update_child_status_from_indexes(slot, thread, status, NULL);

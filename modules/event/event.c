@@ -165,7 +165,7 @@ worker_thread(apr_thread_t *thread, void *arg)
     int slot = evc->ch->slot;
 
     while (!thread_may_exit(evc)) {
-        loom_sb_thread_status(slot, t->id, SERVER_READY);
+        loom_sb_thread_idle(slot, t->id, evc->stopping != LOOM_STOP_NONE);
         t->ready = NULL;
         __atomic_add_fetch(&evc->idle_threads, 1, __ATOMIC_RELAXED);
         if (evc->listeners.held && evc->stopping == LOOM_STOP_NONE) {

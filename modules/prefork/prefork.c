@@ -126,7 +126,7 @@ prefork_child_main(loom_child_t *ch)
     }
     loom_signals_child_install(loom_poller_wake_fd(poller));
     while (code == 0 && loom_child_exit_reason(ch) == LOOM_STOP_NONE) {
-        loom_sb_thread_status(ch->slot, 0, SERVER_READY);
+        loom_sb_thread_idle(ch->slot, 0, 0);
         code = take_one(ch, &ls, ptrans, sbh, ba);
         apr_pool_clear(ptrans);
     }

@@ -69,7 +69,7 @@ worker_thread(apr_thread_t *thread, void *arg)
     loom_accepted_t a;
 
     for (;;) {
-        loom_sb_thread_status(ch->slot, w->id, SERVER_READY);
+        loom_sb_thread_idle(ch->slot, w->id, w->pt->stop != 0);
         if (loom_fdq_pop(&w->pt->queue, &a) != 0) {
             break;
         }

@@ -260,4 +260,16 @@ END {
     $_->stop for @mine;
 }
 
+# --- Added for the lifecycle tests (t/lifecycle/*.t) ------------------------
+# Whether a process still runs: it exists and is not a zombie. kill 0 is
+# not enough: a daemonized parent that exited stays a zombie until PID 1
+# reaps it, and on some machines PID 1 reaps only every second or so.
+sub running ($pid) {
+    return 0 unless $pid;
+    open my $fh, '<', "/proc/$pid/stat" or return 0;
+    my $line = <$fh> // return 0;
+    my ($state) = $line =~ /^\d+ \(.*\) (\S)/ or return 0;
+    return $state ne 'Z' && $state ne 'X';
+}
+
 1;
