@@ -23,6 +23,7 @@ typedef enum {
     LOOM_D_THREAD_LIMIT,
     LOOM_D_THREADS_PER_CHILD,
     LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT,
+    LOOM_D_DRAIN_TIMEOUT,          /* LoomDrainTimeout: Loom's own */
     LOOM_D_COUNT
 } loom_directive_e;
 
@@ -37,6 +38,7 @@ typedef struct loom_cfg {
     int thread_limit;        /* 1 for prefork */
     int threads_per_child;   /* 1 for prefork */
     int graceful_timeout;    /* mirrors ap_graceful_shutdown_timeout */
+    int drain_timeout;       /* LoomDrainTimeout, seconds; 0: unbounded */
     int max_daemons;         /* derived: active processes allowed */
     double async_factor;     /* event: AsyncRequestWorkerFactor */
     int wait_for_head;       /* event: LoomWaitForHead */
@@ -80,6 +82,10 @@ void loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets);
     LOOM_CMD(GRACEFUL_SHUTDOWN_TIMEOUT, "GracefulShutdownTimeout", \
              "Maximum time in seconds to wait for child processes to " \
              "complete transactions during a graceful stop (0: no limit)"), \
+    LOOM_CMD(DRAIN_TIMEOUT, "LoomDrainTimeout", \
+             "Seconds a child told to finish (graceful restart, idle " \
+             "maintenance) may keep serving what it holds before it is " \
+             "stopped (0, the default: as long as its connections last)"), \
     LOOM_CMD(START_SERVERS, "StartServers", \
              "Number of child processes launched at server startup"), \
     LOOM_CMD(MAX_REQUEST_WORKERS, "MaxRequestWorkers", \

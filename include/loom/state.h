@@ -18,6 +18,8 @@ typedef struct loom_slot {
     ap_generation_t generation;
     int             bucket;
     int             draining;     /* told to finish and exit */
+    apr_time_t      drain_since;  /* when it was told */
+    int             drain_cut;    /* LoomDrainTimeout passed: stopped */
     int             killed;       /* we sent SIGKILL: not a crash */
     apr_time_t      started;
 } loom_slot_t;

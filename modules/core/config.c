@@ -46,6 +46,7 @@ static const struct row rows[LOOM_D_COUNT] = {
     [LOOM_D_THREAD_LIMIT]        = { {   1, 64, 64 }, 1, { 1, W_MAX, E_MAX } },
     [LOOM_D_THREADS_PER_CHILD]   = { {   1, 25, 25 }, 1, { 1, W_MAX, E_MAX } },
     [LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT] = { { 0, 0, 0 }, 0, { INT_MAX, INT_MAX, INT_MAX } },
+    [LOOM_D_DRAIN_TIMEOUT]       = { {   0,  0,  0 }, 0, { INT_MAX, INT_MAX, INT_MAX } },
 };
 
 
@@ -64,6 +65,7 @@ field_of(loom_cfg_t *cfg, loom_directive_e id)
     case LOOM_D_THREAD_LIMIT:        return &cfg->thread_limit;
     case LOOM_D_THREADS_PER_CHILD:   return &cfg->threads_per_child;
     case LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT: return &cfg->graceful_timeout;
+    case LOOM_D_DRAIN_TIMEOUT:       return &cfg->drain_timeout;
     case LOOM_D_COUNT:               break;
     }
     return NULL;
@@ -101,8 +103,10 @@ loom_cfg_set_number(cmd_parms *cmd, void *dummy, const char *arg)
         return err;
     }
     if (loom_cfg_parse_int(arg, &value) != 0
-        || (id == LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT && value < 0)) {
-        /* Stock parses with atoi(), so junk silently became 0: refuse it. */
+        || (rows[id].lo == 0 && value < 0)) {
+        /* Stock parses with atoi(), so junk silently became 0: refuse it.
+         * A negative time means nothing either; counts below 1 are raised
+         * with a warning later, as stock does. */
         return apr_psprintf(cmd->pool, "%s must be a whole number from %d "
                             "to %d, not '%s'", name, rows[id].lo,
                             rows[id].hi[loom_state()->ops->model], arg);

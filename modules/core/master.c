@@ -266,6 +266,38 @@ maintain(master_t *m)
 }
 
 
+/* LoomDrainTimeout: a child told to finish that still holds connections
+ * after the timeout (a long download, a WebSocket tunnel, a keep-alive
+ * client that never pauses) is stopped, so that an old generation cannot
+ * hold its slots and its memory for ever. The child's stop closes what it
+ * holds at once. */
+static void
+cut_long_drains(master_t *m, apr_time_t now)
+{
+    apr_time_t limit = apr_time_from_sec(m->st->cfg->drain_timeout);
+    int i;
+
+    if (limit <= 0) {
+        return;
+    }
+    for (i = 0; i < m->r->max_slot_used; i++) {
+        loom_slot_t *sl = &m->r->slots[i];
+
+        if (sl->pid == 0 || !sl->draining || sl->drain_cut
+            || now - sl->drain_since < limit) {
+            continue;
+        }
+        sl->drain_cut = 1;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, m->s, LOOMNO(0417)
+                     "child pid %" APR_PID_T_FMT " has not finished %d s "
+                     "after it was told to; LoomDrainTimeout stops it now, "
+                     "closing the connections it still serves", sl->pid,
+                     m->st->cfg->drain_timeout);
+        kill(sl->pid, SIGTERM);
+    }
+}
+
+
 static void
 tick(master_t *m)
 {
@@ -287,6 +319,7 @@ tick(master_t *m)
         memset(&r->crashes, 0, sizeof(r->crashes));
         r->burst_logged = 0;
     }
+    cut_long_drains(m, now);
     maintain(m);
 }
 

@@ -56,6 +56,7 @@ loom_proc_spawn(loom_state_t *st, int slot)
     sl->generation = r->mpm->my_generation;
     sl->bucket = bucket;
     sl->draining = 0;
+    sl->drain_cut = 0;
     sl->killed = 0;
     sl->started = apr_time_now();
     loom_sb_child_started(st, slot, pid);
@@ -136,6 +137,7 @@ loom_proc_drain(loom_state_t *st, int slot)
         return;
     }
     sl->draining = 1;
+    sl->drain_since = apr_time_now();
     if (st->ops->model != LOOM_MODEL_PREFORK) {
         loom_sb_child_quiescing(slot);
     }

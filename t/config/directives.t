@@ -117,6 +117,14 @@ my @common = (
     # Debian's httpd has no exception hook, so stock refuses the directive;
     # Loom accepts it (a notice for On) so that configs written for other
     # builds still load.
+    # LoomDrainTimeout: Loom's bounded drain after a graceful restart
+    ['LoomDrainTimeout 30', 'ok', undef, 'absent'],
+    ['LoomDrainTimeout 0', 'ok', undef, 'absent'],
+    ['LoomDrainTimeout -1', 'error', whole('LoomDrainTimeout', 0, 2147483647, '-1'), 'absent'],
+    ['LoomDrainTimeout soon', 'error', whole('LoomDrainTimeout', 0, 2147483647, 'soon'), 'absent'],
+    ['LoomDrainTimeout', 'error', qr/LoomDrainTimeout takes one argument/, 'absent'],
+    ['<VirtualHost 127.0.0.1:80>\nLoomDrainTimeout 3\n</VirtualHost>', 'error',
+     { loom => qr/LoomDrainTimeout cannot occur within <VirtualHost> section/ }, 'absent'],
     ['EnableExceptionHook Off', 'ok', undef, 'absent'],
     ['EnableExceptionHook On', 'ok', undef, 'absent'],
     ['EnableExceptionHook maybe', 'error', { loom => qr/EnableExceptionHook must be On or Off/ }, 'absent'],
