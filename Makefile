@@ -3,7 +3,11 @@
 # make            build every MPM under modules/ (core first, as a PIC archive)
 # make install    copy the .so files to apxs's LIBEXECDIR, snippets to mods-available
 # make deps       install (as root) every Debian package build, tests and bench need
-# make test       deps + build, then the whole suite for every Loom MPM (t/run-suite)
+# make test       deps + build (plain and ASan), then the whole suite for every
+#                 Loom MPM, then the unit tests and loom_event's suite again
+#                 under AddressSanitizer (t/run-suite)
+# make asan       the unit tests and the whole suite of every MPM under ASan
+# make valgrind   each MPM in one process (-X) under memcheck (t/memcheck/run)
 # make demo       deps + build, then a sample site on 127.0.0.1:8080 (foreground)
 # make bench      the benchmark against the stock MPMs (bench/run)
 
@@ -28,7 +32,7 @@ CORE_LIB := modules/core/libloomcore.a
 SOS      := $(foreach m,$(BUILT),modules/$(m)/mod_mpm_loom_$(m).so)
 HEADERS  := $(wildcard include/loom/*.h)
 
-.PHONY: all install uninstall clean deps test demo bench asan valgrind
+.PHONY: all install uninstall clean deps test demo bench asan asan-build valgrind
 all: $(SOS)
 
 modules/%.o: modules/%.c $(HEADERS)
@@ -58,8 +62,25 @@ uninstall:
 deps:
 	./.ci/deps
 
-test: deps all
-	./t/run-suite
+test: deps all asan-build
+	LOOM_ASAN_MPMS="$${LOOM_ASAN_MPMS-event}" ./t/run-suite
+
+# The modules again, instrumented, in build/asan (a copy of the sources, so
+# the plain build stays as it is).
+ASAN_DIR := build/asan
+asan-build:
+	rm -rf $(ASAN_DIR) && mkdir -p $(ASAN_DIR)
+	cp -r Makefile include modules $(ASAN_DIR)/
+	$(MAKE) -s -C $(ASAN_DIR) clean
+	$(MAKE) -s -C $(ASAN_DIR) \
+	  EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" \
+	  EXTRA_LDFLAGS="-fsanitize=address"
+
+asan: deps all asan-build
+	LOOM_MPMS=none LOOM_ASAN_MPMS="$(BUILT)" ./t/run-suite
+
+valgrind: deps all
+	./t/memcheck/run $(BUILT)
 
 demo: deps all
 	./conf-snippets/demo/run
@@ -69,3 +90,4 @@ bench: all
 
 clean:
 	rm -f modules/*/*.o modules/*/*.so $(CORE_LIB) t/unit/*.bin
+	rm -rf build

@@ -18,6 +18,7 @@ for my $src (@files) {
     my $name = basename($src, '.c');
     my $bin = "$tmp/$name";
     my $cc = "cc -std=gnu11 -g -Wall -Wextra -Wno-unused-parameter "
+           . ($ENV{LOOM_UNIT_CFLAGS} // '') . ' '
            . "-I$top/t/unit -I$top/include -I$inc $apr -o $bin $src "
            . "-lapr-1 -laprutil-1 -lpthread 2>&1";
     my $err = `$cc`;

@@ -14,6 +14,12 @@ use Time::HiRes qw(sleep time);
 my $MODS = '/usr/lib/apache2/modules';
 my @LIVE;
 
+# The httpd binary and the folder of Loom's built modules. The ASan run
+# (`make asan`, t/run-suite) points them at a wrapper that preloads the
+# sanitizer's runtime and at the instrumented build.
+our $HTTPD = $ENV{LOOM_HTTPD} || '/usr/sbin/apache2';
+sub modules_dir { $ENV{LOOM_MODULES_DIR} || top() . '/modules' }
+
 =head1 Loom::Server
 
 C<< Loom::Server->new(mpm => $ENV{LOOM_MPM}, modules => [...], conf => "...") >>
@@ -35,7 +41,7 @@ sub mpm_module ($which = undef) {
     }
     croak "LOOM_MPM must be prefork, worker, event or stock-*: $which"
         unless $which =~ /^(prefork|worker|event)$/;
-    my $so = top() . "/modules/$which/mod_mpm_loom_$which.so";
+    my $so = modules_dir() . "/$which/mod_mpm_loom_$which.so";
     return ("mpm_loom_${which}_module", $so, "loom_$which");
 }
 
@@ -104,7 +110,7 @@ sub _scratch {
 sub config_test (%a) {
     my $dir = _scratch();
     my $path = _write_conf(%a, dir => $dir, port => $a{port} // free_port());
-    my $out = `/usr/sbin/apache2 -t -f $path 2>&1`;
+    my $out = `$HTTPD -t -f $path 2>&1`;
     return ($? >> 8, $out);
 }
 
@@ -141,7 +147,7 @@ sub start ($self, %opt) {
     $self->write_doc('index.html', "hello\n")
         unless -e "$self->{dir}/htdocs/index.html";
     system('chmod', '-R', 'a+rX', $self->{dir});
-    my $out = `/usr/sbin/apache2 -f $self->{dir}/httpd.conf -k start 2>&1`;
+    my $out = `$HTTPD -f $self->{dir}/httpd.conf -k start 2>&1`;
     croak "apache2 -k start failed: $out" if $? != 0;
     push @LIVE, $self;
     my $ok = $self->wait_until(sub { $self->_answers }, $opt{timeout} // 10);
@@ -220,15 +226,15 @@ sub wait_until ($self, $cond, $timeout = 10) {
 
 sub alive ($self) {
     my $pid = $self->pid // $self->{last_pid} // return 0;
-    return kill(0, $pid) ? 1 : 0;
+    return running($pid) ? 1 : 0;
 }
 
 sub stop ($self) {
     return 0 if $$ != $self->{owner};   # a forked helper process: not ours
     my $pid = $self->pid // $self->{last_pid};
-    if ($pid && kill 0, $pid) {
+    if ($pid && running($pid)) {
         kill 'TERM', $pid;
-        $self->wait_until(sub { !kill 0, $pid }, 15)
+        $self->wait_until(sub { !running($pid) }, 15)
             or kill 'KILL', $pid;
     }
     # Whatever the stop left behind dies with it: no stray servers.
@@ -260,7 +266,6 @@ END {
     $_->stop for @mine;
 }
 
-# --- Added for the lifecycle tests (t/lifecycle/*.t) ------------------------
 # Whether a process still runs: it exists and is not a zombie. kill 0 is
 # not enough: a daemonized parent that exited stays a zombie until PID 1
 # reaps it, and on some machines PID 1 reaps only every second or so.
