@@ -10,6 +10,7 @@
 # make valgrind   each MPM in one process (-X) under memcheck (t/memcheck/run)
 # make demo       deps + build, then a sample site on 127.0.0.1:8080 (foreground)
 # make bench      the benchmark against the stock MPMs (bench/run)
+# make soak       a long steady load; every child's RSS and fds over time (bench/soak)
 
 APXS     ?= apxs
 CC       := $(shell $(APXS) -q CC 2>/dev/null || echo cc)
@@ -32,7 +33,7 @@ CORE_LIB := modules/core/libloomcore.a
 SOS      := $(foreach m,$(BUILT),modules/$(m)/mod_mpm_loom_$(m).so)
 HEADERS  := $(wildcard include/loom/*.h)
 
-.PHONY: all install uninstall clean deps test demo bench asan asan-build valgrind
+.PHONY: all install uninstall clean deps test demo bench soak asan asan-build valgrind
 all: $(SOS)
 
 modules/%.o: modules/%.c $(HEADERS)
@@ -87,6 +88,9 @@ demo: deps all
 
 bench: all
 	./bench/run $(if $(QUICK),--quick) $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(MPMS),--mpms $(MPMS))
+
+soak: all
+	./bench/soak $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MPMS),--mpms "$(MPMS)")
 
 clean:
 	rm -f modules/*/*.o modules/*/*.so $(CORE_LIB) t/unit/*.bin
