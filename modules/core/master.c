@@ -244,6 +244,12 @@ maintain(master_t *m)
     if (apr_time_now() < m->r->spawn_not_before) {
         return;          /* crash back-off */
     }
+    if (m->r->crashes.count > LOOM_CRASH_FREE) {
+        /* Children keep crashing: one at a time, and no rate growth, or
+         * every back-off would end in a burst of forks that crash too. */
+        out.spawn = out.spawn > 0 ? 1 : 0;
+        out.next_rate = 1;
+    }
     if (out.spawn >= 8) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, m->s, LOOMNO(0406)
                      "server seems busy (you may need to increase "
