@@ -1,6 +1,7 @@
 /* Directive parsing and checking for the three models (see config.h). */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "apr_strings.h"
@@ -137,14 +138,16 @@ loom_cfg_set_async_factor(cmd_parms *cmd, void *dummy, const char *arg)
     }
     errno = 0;
     v = strtod(arg, &end);
-    if (*arg == '\0' || *end != '\0' || errno != 0 || !(v > 0.0)
-        || v > 1e6) {
+    if (*arg == '\0' || *end != '\0' || !(v > 0.0)
+        || (errno != 0 && v != HUGE_VAL)) {
         return apr_psprintf(cmd->pool, "AsyncRequestWorkerFactor must be a "
                             "number above 0 (such as 2 or 1.5), not '%s'",
                             arg);
     }
-    /* Below 1 would admit fewer connections than threads: as stock. */
-    loom_state()->cfg->async_factor = v < 1.0 ? 1.0 : v;
+    /* Below 1 would admit fewer connections than threads: as stock.
+     * Huge values (even inf, which stock takes too) mean "no limit"; the
+     * cap keeps the arithmetic finite (0 idle threads x inf is NaN). */
+    loom_state()->cfg->async_factor = v < 1.0 ? 1.0 : v > 1e6 ? 1e6 : v;
     return NULL;
 }
 
