@@ -31,7 +31,7 @@ CORE_SRC := $(wildcard modules/core/*.c)
 CORE_OBJ := $(CORE_SRC:.c=.o)
 CORE_LIB := modules/core/libloomcore.a
 SOS      := $(foreach m,$(BUILT),modules/$(m)/mod_mpm_loom_$(m).so)
-HEADERS  := $(wildcard include/loom/*.h)
+HEADERS  := $(wildcard include/loom/*.h modules/*/*.h)
 
 .PHONY: all install uninstall clean deps test demo bench soak asan asan-build valgrind
 all: $(SOS)

@@ -7,14 +7,17 @@
  * thread and a worker on the hot path. Between requests, while a response
  * drains to a slow reader, while a request head trickles in and while a
  * connection lingers on close, no thread is held (event_conn.c). A
- * housekeeping thread keeps the deadlines and runs timed callbacks; the
- * main thread waits for the order to stop.
+ * housekeeping thread keeps the deadlines and hands due timed callbacks to
+ * the worker threads (a callback may block; deadlines must not wait for
+ * it); the main thread waits for the order to stop.
  *
  * Named event.c on purpose: httpd takes the module name from it, and
  * mod_http2 and <IfModule event.c> recognise event by that name. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "httpd.h"
 #include "http_main.h"
@@ -53,14 +56,18 @@ void
 ev_child_update_accepting(ev_child_t *evc)
 {
     const loom_cfg_t *cfg = evc->ch->st->cfg;
-    int active = evc->conns - evc->parked;
+    int active = evc->conns - evc->parked - evc->counts[EVC_SUSPENDED];
     int idle = __atomic_load_n(&evc->idle_threads, __ATOMIC_RELAXED);
     int ok = evc->stopping == LOOM_STOP_NONE
              && active < cfg->threads_per_child + idle * cfg->async_factor;
 
     /* Parked connections cost no thread, so unlike stock event they do
      * not count: thousands of idle keep-alive connections never stop a
-     * child from accepting. What counts is work waiting for a thread. */
+     * child from accepting. Nor do suspended ones (a module owns them,
+     * mod_dialup between its timed callbacks): counted, a few of them
+     * held accepting off while every thread sat idle, with nothing left
+     * to wake a thread and look again. What counts is work waiting for a
+     * thread. */
     if (ok == evc->listeners.held) {
         loom_listen_hold(&evc->listeners, !ok);
         ap_get_scoreboard_process(evc->ch->slot)->not_accepting = !ok;
@@ -78,6 +85,9 @@ reserve(ev_child_t *evc)
     ev_child_update_accepting(evc);
     ok = !evc->listeners.held;
     evc->conns += ok;
+    if (ok) {
+        ev_conn_publish(evc);    /* ConnsTotal counts it from the start */
+    }
     pthread_mutex_unlock(&evc->lock);
     return ok;
 }
@@ -88,6 +98,7 @@ unreserve(ev_child_t *evc, int err)
 {
     pthread_mutex_lock(&evc->lock);
     evc->conns--;
+    ev_conn_publish(evc);
     if (loom_listen_out_of_resources(err)) {
         loom_listen_pause(&evc->listeners, EMFILE_PAUSE_MS, err);
         pthread_cond_signal(&evc->tick);     /* it re-arms them */
@@ -129,6 +140,46 @@ accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
         loom_signals_child_request(LOOM_STOP_GRACEFUL);
     }
     ev_conn_accepted(t, &a, 1);
+}
+
+
+/* A worker thread took the callbacks' watch: it runs the first due
+ * callback, lets the next idle thread have the watch for the others, and
+ * gives back the connections the callback finished with. */
+static void
+run_callback(ev_thread_t *t)
+{
+    ev_child_t *evc = t->evc;
+    struct timed_cb *cb;
+    uint64_t drained;
+
+    pthread_mutex_lock(&evc->lock);
+    cb = evc->cb_head;
+    if (cb != NULL) {
+        evc->cb_running++;
+        evc->cb_head = cb->next;
+        if (evc->cb_head == NULL) {
+            evc->cb_tail = &evc->cb_head;
+        }
+    }
+    if (evc->cb_head == NULL) {
+        /* Under the lock, as the housekeeper's write: readable exactly
+         * while callbacks wait. */
+        (void) !read(evc->cb_watch.fd, &drained, sizeof(drained));
+    }
+    pthread_mutex_unlock(&evc->lock);
+    loom_poller_mod(evc->poller, &evc->cb_watch, LOOM_POLL_IN,
+                    LOOM_ARM_ONESHOT);
+    if (cb == NULL) {
+        return;
+    }
+    loom_sb_thread_status(evc->ch->slot, t->id, SERVER_BUSY_WRITE);
+    cb->fn(cb->baton);
+    free(cb);
+    pthread_mutex_lock(&evc->lock);
+    evc->cb_running--;
+    ev_conn_resume_suspended(evc);
+    pthread_mutex_unlock(&evc->lock);
 }
 
 
@@ -186,6 +237,9 @@ worker_thread(apr_thread_t *thread, void *arg)
             ev_conn_ready(t, t->ready->data, t->ready_ev);
             break;
         case LOOM_W_OTHER:
+            if (t->ready == &evc->cb_watch) {
+                run_callback(t);
+            }
             break;
         }
     }
@@ -204,14 +258,19 @@ expire_conn(void *ctx, loom_timer_t *t)
 }
 
 
+/* Under the lock, from the housekeeper: a due callback joins the queue
+ * that worker threads take from. */
 static void
 take_callback(void *ctx, loom_timer_t *t)
 {
-    struct timed_cb **due = ctx;
+    ev_child_t *evc = ctx;
     struct timed_cb *cb = (struct timed_cb *) t;
+    uint64_t one = 1;
 
-    cb->next = *due;
-    *due = cb;
+    cb->next = NULL;
+    *evc->cb_tail = cb;
+    evc->cb_tail = &cb->next;
+    (void) !write(evc->cb_watch.fd, &one, sizeof(one));
 }
 
 
@@ -257,22 +316,9 @@ housekeeper_thread(apr_thread_t *thread, void *arg)
     pthread_mutex_lock(&evc->lock);
     while (!evc->hk_exit) {
         uint64_t now = ev_now_ms();
-        struct timed_cb *due = NULL;
 
         loom_timerq_expire(&evc->timers, now, expire_conn, NULL);
-        loom_timerq_expire(&evc->callbacks, now, take_callback, &due);
-        if (due != NULL) {
-            pthread_mutex_unlock(&evc->lock);
-            while (due != NULL) {
-                struct timed_cb *cb = due;
-
-                due = cb->next;
-                cb->fn(cb->baton);
-                free(cb);
-            }
-            pthread_mutex_lock(&evc->lock);
-            ev_conn_resume_suspended(evc);
-        }
+        loom_timerq_expire(&evc->callbacks, now, take_callback, evc);
         housekeeper_sleep(evc);
     }
     pthread_mutex_unlock(&evc->lock);
@@ -340,6 +386,15 @@ prepare(ev_child_t *evc, loom_child_t *ch)
     if (loom_poller_create(&evc->poller, ch->pchild) != 0) {
         return -1;
     }
+    evc->cb_tail = &evc->cb_head;
+    evc->cb_watch.kind = LOOM_W_OTHER;
+    evc->cb_watch.data = evc;
+    evc->cb_watch.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (evc->cb_watch.fd < 0
+        || loom_poller_add(evc->poller, &evc->cb_watch, LOOM_POLL_IN,
+                           LOOM_ARM_ONESHOT) != 0) {
+        return -1;
+    }
     return loom_listen_child_init(&evc->listeners, ch->st, ch->bucket,
                                   evc->poller, ch->pchild, LOOM_ARM_ONESHOT);
 }
@@ -357,6 +412,8 @@ drain(ev_child_t *evc)
     ev_conn_shorten_keepalive(evc);
     while (evc->conns > 0 && how == LOOM_STOP_GRACEFUL) {
         struct timespec until;
+
+        ev_conn_resume_suspended(evc);   /* any left behind by a module */
 
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += 1;

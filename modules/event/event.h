@@ -52,6 +52,8 @@ typedef struct ev_conn {
     int                 started;    /* process_connection has run once */
     int                 hooks_out;  /* suspend_connection ran, resume due */
     int                 lowat;      /* SO_RCVLOWAT now (1: the default) */
+    int                 head_peeked; /* bytes of the head seen so far */
+    uint64_t            head_due;   /* when the head wait ends (0: unset) */
     uint64_t            linger_due;
     long                id;
     ev_child_t         *evc;
@@ -88,6 +90,14 @@ struct ev_child {
     pthread_cond_t     drained;     /* conns reached 0 while stopping */
     loom_timerq_t      timers;      /* connection deadlines */
     loom_timerq_t      callbacks;   /* ap_mpm_register_timed_callback */
+    /* Callbacks that are due wait here for a worker thread; cb_watch (an
+     * eventfd, armed one-shot) is readable while any wait, so one idle
+     * thread takes one. Never run by the housekeeper: a callback may
+     * block (mod_dialup writes to its client), and deadlines must not. */
+    struct timed_cb   *cb_head;
+    struct timed_cb  **cb_tail;
+    loom_watch_t       cb_watch;
+    int                cb_running;  /* callbacks running on workers now */
     int                hk_exit;     /* the housekeeper leaves */
     uint64_t           hk_due;      /* when the housekeeper wakes next */
     loom_list_t        free_conns;
@@ -121,8 +131,16 @@ void ev_conn_ready(ev_thread_t *t, ev_conn_t *ec, unsigned ev);
 /* Under the child lock, from the housekeeper: `ec`'s deadline passed. */
 void ev_conn_expire(ev_conn_t *ec);
 
+/* Under the child lock: copies the child's connection counts to its
+ * scoreboard entry, for mod_status (ConnsTotal and the async figures). */
+void ev_conn_publish(ev_child_t *evc);
+
 /* Under the child lock: a resumable suspended connection goes back to
- * write completion (mod_dialup finishes its responses from callbacks). */
+ * write completion (mod_dialup finishes its responses from callbacks). So
+ * does one whose client is gone (c->aborted) while no timed callback is
+ * due or running, which is when a module gave up on it without a word
+ * (mod_dialup after a failed write): no module code can still reach it,
+ * and kept, it would hold its child from ever finishing a graceful stop. */
 void ev_conn_resume_suspended(ev_child_t *evc);
 
 /* Under the child lock: keep-alive connections of a draining child wait at

@@ -57,9 +57,8 @@ count_of(enum ev_state s)
 }
 
 
-/* Under the lock: copies the counts to this child's scoreboard entry. */
-static void
-publish(ev_child_t *evc)
+void
+ev_conn_publish(ev_child_t *evc)
 {
     process_score *ps = ap_get_scoreboard_process(evc->ch->slot);
 
@@ -83,7 +82,7 @@ count_change(ev_child_t *evc, enum ev_state s, int delta)
     if (s != EV_SUSPENDED) {
         evc->parked += delta;
     }
-    publish(evc);
+    ev_conn_publish(evc);
 }
 
 
@@ -136,9 +135,11 @@ conn_put(ev_conn_t *ec)
     ec->registered = ec->started = ec->lingering = ec->tls = 0;
     ec->hooks_out = 0;
     ec->lowat = 1;
+    ec->head_peeked = 0;
+    ec->head_due = 0;
     pthread_mutex_lock(&evc->lock);
     evc->conns--;
-    publish(evc);
+    ev_conn_publish(evc);
     if (evc->free_count < FREE_CONNS_KEEP) {
         loom_list_append(&evc->free_conns, &ec->link);
         evc->free_count++;
@@ -196,6 +197,13 @@ arm_for_state(ev_child_t *evc, ev_conn_t *ec, uint64_t now)
         }
         break;
     case EV_HEAD:
+        /* Timeout bounds the whole head, set when its wait begins: per
+         * byte, a client trickling one a second would hold on for ever. */
+        if (ec->head_due == 0) {
+            ec->head_due = now + ms_of(s->timeout);
+        }
+        loom_timerq_start_at(&evc->timers, &ec->timer, ec->head_due);
+        break;
     case EV_WRITE:
     case EV_WAITIO:
         arm_in(evc, ec, ms_of(s->timeout), now);
@@ -376,6 +384,12 @@ head_step(ev_conn_t *ec)
     if (n < 0) {
         return errno == EAGAIN || errno == EINTR ? EV_HEAD : EV_CLOSED;
     }
+    if (ec->head_peeked > 0 && n <= ec->head_peeked) {
+        /* Woken with nothing new: below its low-water mark only an end of
+         * stream or an error makes a socket readable. Peeking again would
+         * spin; httpd reads the partial head and answers or closes. */
+        return EV_PROCESS;
+    }
     if (buf[0] == 0x16) {          /* a TLS handshake record */
         ec->tls = 1;
         return EV_PROCESS;
@@ -387,6 +401,7 @@ head_step(ev_conn_t *ec)
      * readable: without this the one-shot wait would fire again at once,
      * for ever. The low-water mark makes it fire on the next byte only. */
     set_lowat(ec, (int) n + 1);
+    ec->head_peeked = (int) n;
     return EV_HEAD;
 }
 
@@ -425,6 +440,8 @@ process_step(ev_thread_t *t, ev_conn_t *ec)
     int rc = OK;
 
     set_lowat(ec, 1);         /* httpd's own reads take what there is */
+    ec->head_peeked = 0;      /* the next head starts afresh */
+    ec->head_due = 0;
 
     c->sbh = t->sbh;
     c->current_thread = t->lt->thread;
@@ -529,16 +546,21 @@ void
 ev_conn_resume_suspended(ev_child_t *evc)
 {
     loom_list_t *it = evc->suspended.next;
+    int quiet = evc->callbacks.armed == 0 && evc->cb_head == NULL
+                && evc->cb_running == 0;
 
     while (it != &evc->suspended) {
         ev_conn_t *ec = loom_list_entry(it, ev_conn_t, link);
 
         it = it->next;
-        if (ec->cs.state == CONN_STATE_SUSPENDED) {
+        if (ec->cs.state == CONN_STATE_SUSPENDED
+            && !(quiet && ec->c->aborted)) {
             continue;
         }
         /* The module finished its response (mod_dialup does so from a
-         * timed callback): the connection is ours again. */
+         * timed callback), or gave up on a client that is gone: the
+         * connection is ours again (write completion sees c->aborted and
+         * closes it). */
         loom_list_remove(&ec->link);
         count_change(evc, EV_SUSPENDED, -1);
         ec->state = EV_WRITE;
