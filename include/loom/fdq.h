@@ -18,6 +18,7 @@ typedef struct loom_fdq {
     int              head;
     int              count;
     int              idle;      /* waiting workers not yet reserved */
+    int              reserved;  /* reservations not yet pushed or undone */
     int              ended;     /* 1: drain then stop; 2: stop now */
 } loom_fdq_t;
 

@@ -9,6 +9,8 @@
 #ifndef LOOM_SIGNALS_H
 #define LOOM_SIGNALS_H
 
+#include <stddef.h>
+
 /* Seconds a child has to exit cleanly after a stop-now request. */
 #define LOOM_STOP_NOW_GRACE_S 1
 
@@ -41,5 +43,14 @@ void loom_signals_child_request(loom_stop_e how);
  * A stop-now request shuts it down, so that blocking I/O fails at once and
  * the child unwinds and exits cleanly instead of dying inside a handler. */
 void loom_signals_child_busy_fd(int fd);
+
+/* Threaded children: where their threads keep the connection each one
+ * serves: `n` ints, one every `stride` bytes from `first` (the busy_fd of
+ * a loom_thread_t set), each a descriptor or -1. A stop-now request shuts
+ * every one of them down from the handler, as for a single-threaded
+ * child, so that a thread blocked on its client fails at once even when
+ * the main thread is not there to abort it (it may be waiting for a
+ * graceful drain that the stop-now cuts short). */
+void loom_signals_child_busy_fds(volatile int *first, size_t stride, int n);
 
 #endif

@@ -36,6 +36,7 @@ loom_fdq_reserve(loom_fdq_t *q)
     }
     else {
         q->idle--;
+        q->reserved++;
     }
     pthread_mutex_unlock(&q->lock);
     return rc;
@@ -47,6 +48,8 @@ loom_fdq_unreserve(loom_fdq_t *q)
 {
     pthread_mutex_lock(&q->lock);
     q->idle++;
+    q->reserved--;
+    pthread_cond_broadcast(&q->work);     /* a draining worker may leave */
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -57,7 +60,13 @@ loom_fdq_push(loom_fdq_t *q, const loom_accepted_t *a)
     pthread_mutex_lock(&q->lock);
     q->ring[(q->head + q->count) % q->cap] = *a;
     q->count++;
-    pthread_cond_signal(&q->work);
+    q->reserved--;
+    if (q->ended) {
+        pthread_cond_broadcast(&q->work);  /* the others may leave now */
+    }
+    else {
+        pthread_cond_signal(&q->work);
+    }
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -70,7 +79,9 @@ loom_fdq_pop(loom_fdq_t *q, loom_accepted_t *a)
     pthread_mutex_lock(&q->lock);
     q->idle++;
     pthread_cond_signal(&q->idler);
-    while (q->count == 0 && !q->ended) {
+    /* A graceful end waits for the connection a reservation promised:
+     * the listener may be pushing one it accepted just before the end. */
+    while (q->count == 0 && (!q->ended || (q->ended == 1 && q->reserved > 0))) {
         pthread_cond_wait(&q->work, &q->lock);
     }
     if (q->count > 0 && q->ended < 2) {

@@ -330,6 +330,29 @@ tick(master_t *m)
 }
 
 
+/* During a crash burst the back-off delay may end between two ticks: the
+ * child owed then is forked at that moment, not at the next tick (which,
+ * with a 1 s cap and a 1 s tick, would come just before the delay ends and
+ * double every wait). */
+static void
+respawn_due(master_t *m)
+{
+    struct loom_capacity_in in;
+    struct loom_capacity_out out;
+    int slot;
+
+    if (m->r->crashes.count <= LOOM_CRASH_FREE
+        || apr_time_now() < m->r->spawn_not_before) {
+        return;
+    }
+    count(m, &in);
+    out = loom_capacity_decide(&in);
+    if (out.spawn > 0 && (slot = loom_proc_free_slot(m->st)) >= 0) {
+        loom_proc_spawn(m->st, slot);
+    }
+}
+
+
 static enum run_end
 serve(master_t *m)
 {
@@ -338,14 +361,22 @@ serve(master_t *m)
     m->next_tick = apr_time_now() + apr_time_from_msec(TICK_MS);
     while (!mpm->shutdown_pending && !mpm->restart_pending && !m->fatal) {
         apr_time_t now = apr_time_now();
-        int ms = now >= m->next_tick ? 0
-                 : (int) apr_time_as_msec(m->next_tick - now) + 1;
+        apr_time_t wake = m->next_tick;
+        int ms;
 
+        if (m->r->crashes.count > LOOM_CRASH_FREE
+            && m->r->spawn_not_before > now && m->r->spawn_not_before < wake) {
+            wake = m->r->spawn_not_before;
+        }
+        ms = now >= wake ? 0 : (int) apr_time_as_msec(wake - now) + 1;
         loom_signals_parent_wait(ms);
         loom_proc_reap(m->st, on_reaped, m);
         if (apr_time_now() >= m->next_tick) {
             tick(m);
             m->next_tick = apr_time_now() + apr_time_from_msec(TICK_MS);
+        }
+        else {
+            respawn_due(m);
         }
     }
     if (m->fatal) {

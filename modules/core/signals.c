@@ -17,6 +17,9 @@
 static volatile sig_atomic_t child_stop = LOOM_STOP_NONE;
 static volatile sig_atomic_t child_wake_fd = -1;
 static volatile sig_atomic_t child_busy_fd = -1;
+static volatile int *volatile busy_first; /* a threaded child's busy fds */
+static volatile size_t busy_stride;
+static volatile sig_atomic_t busy_n;
 static int chld_pipe[2] = { -1, -1 };
 
 
@@ -88,14 +91,30 @@ wake(void)
 
 
 static void
+shut_busy(void)
+{
+    int i, fd;
+
+    if (child_busy_fd >= 0) {
+        shutdown(child_busy_fd, SHUT_RDWR);
+    }
+    for (i = 0; i < busy_n; i++) {
+        fd = *(volatile int *) ((volatile char *) busy_first
+                                + (size_t) i * busy_stride);
+        if (fd >= 0) {
+            shutdown(fd, SHUT_RDWR);
+        }
+    }
+}
+
+
+static void
 on_stop_now(int signo)
 {
     int saved = errno;
 
     child_stop = LOOM_STOP_NOW;
-    if (child_busy_fd >= 0) {
-        shutdown(child_busy_fd, SHUT_RDWR);
-    }
+    shut_busy();
     /* A thread blocked on something we cannot break from here (a CGI's
      * pipe) must not keep the process: SIGALRM's default action ends it if
      * the clean exit has not happened within the grace time. */
@@ -176,4 +195,14 @@ void
 loom_signals_child_busy_fd(int fd)
 {
     child_busy_fd = fd;
+}
+
+
+void
+loom_signals_child_busy_fds(volatile int *first, size_t stride, int n)
+{
+    busy_n = 0;             /* the handler never sees a half-set table */
+    busy_first = first;
+    busy_stride = stride;
+    busy_n = first != NULL ? n : 0;
 }

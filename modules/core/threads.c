@@ -12,6 +12,7 @@
 #include "mpm_common.h"
 
 #include "loom/log.h"
+#include "loom/signals.h"
 #include "loom/threads.h"
 
 #define RECHECK_MS 1000   /* generation and parent checks, when no signal */
@@ -86,6 +87,9 @@ loom_threads_run(loom_child_t *ch, loom_thread_t *set, int n)
     loom_threads_block_signals();
     for (i = 0; i < n; i++) {
         set[i].busy_fd = -1;
+    }
+    loom_signals_child_busy_fds(&set[0].busy_fd, sizeof(*set), n);
+    for (i = 0; i < n; i++) {
         if (loom_threads_start(&set[i].thread, set[i].fn, set[i].arg,
                                ch->pchild) != APR_SUCCESS) {
             loom_child_exit(ch, APEXIT_CHILDSICK);
