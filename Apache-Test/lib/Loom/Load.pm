@@ -5,6 +5,7 @@ package Loom::Load;
 use v5.36;
 use Exporter 'import';
 use IO::Socket::INET;
+use IO::Select;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(wrk request_loop get_raw);
@@ -51,9 +52,13 @@ sub get_raw ($port, $req, $timeout = 10) {
                                   Timeout => $timeout) or return undef;
     $s->autoflush(1);
     print $s $req;
+    # The whole exchange is bounded: a server that accepts and never
+    # answers must not hang the test.
+    my $sel = IO::Select->new($s);
     my $resp = '';
     my $end = time + $timeout;
-    while (time < $end) {
+    while ((my $left = $end - time) > 0) {
+        last unless $sel->can_read($left);
         my $n = sysread($s, my $buf, 65536);
         last unless $n;
         $resp .= $buf;

@@ -1,0 +1,260 @@
+package Loom::Fault;
+# Helpers for the fault tests (t/reliability/faults_*.t): load in the
+# background, requests bounded in time, what the kernel says about a
+# process (CPU time, descriptors, connections, limits, SysV IPC), and
+# mod_status's pages.
+use v5.36;
+use Exporter 'import';
+use POSIX ();
+use Time::HiRes qw(sleep time);
+use IO::Socket::INET;
+use IO::Select;
+use Loom::Load ();
+
+our @EXPORT_OK = qw(background collect wrk_bg wrk_start wrk_stop
+                    get_bounded request_loop_bounded status_auto_bounded
+                    status_rows cpu_ticks clk_tck fds tcp_conns
+                    prlimit_get prlimit_set ipc_snapshot log_lines
+                    running_kids);
+
+=head1 Loom::Fault
+
+Load in the background: C<background(sub { ...; return {k => v} })> runs
+the sub in a forked process and returns a handle; C<collect($h)> waits for
+it and returns the hash (flat: numbers and strings). C<wrk_bg(%args)> is
+C<Loom::Load::wrk> in the background. C<wrk_start(url => ..., conns => 8)>
+starts wrk for as long as it takes (at most 300 s); C<wrk_stop($h)>
+interrupts it (SIGINT: wrk then prints its figures) and returns the hash
+C<Loom::Load::wrk> returns.
+
+Requests that cannot hang: C<get_bounded($port, $request, $timeout)> is
+C<Loom::Load::get_raw> with the whole exchange (connect, write, every
+read) bounded by $timeout (get_raw's timeout covers the connect only, so a
+server that accepts and never answers hangs it).
+C<request_loop_bounded(port => ..., seconds => ..., path => '/')>: requests
+one after another on fresh connections, { ok, failed }.
+C<status_auto_bounded($server, $timeout)>: mod_status's ?auto page as a
+hash, or undef. C<status_rows($server, $timeout)>: mod_status's full page,
+one row per worker listed: { slot, gen, pid, acc (this child's accesses),
+mode, request }.
+
+What the kernel says: C<cpu_ticks($pid)>: utime + stime in clock ticks
+(C<clk_tck> per second). C<fds($pid)>: { fd => link target }.
+C<tcp_conns($pid, $port)>: established TCP connections of the process
+whose local port is $port. C<prlimit_get($pid, 'nofile')>: (soft, hard);
+C<prlimit_set($pid, 'nproc', $soft)> sets the soft limit (1 on success).
+C<ipc_snapshot()>: the SysV shared memory segments { id => creator pid }
+and semaphore sets { id => [pids of the last operations] } owned by the
+current user.
+
+The server: C<log_lines($server, qr/.../)>: the error log lines matching.
+C<running_kids($server)>: child pids that are not zombies.
+
+=cut
+
+sub background ($code) {
+    pipe(my $rd, my $wr) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        close $rd;
+        my $r = eval { $code->() } // { error => ($@ || 'undef') =~ s/\n/ /gr };
+        for my $k (sort keys %$r) {
+            my $v = $r->{$k} // '';
+            $v =~ s/\n/\\n/g;
+            print $wr "$k\t$v\n";
+        }
+        close $wr;
+        POSIX::_exit(0);
+    }
+    close $wr;
+    return { pid => $pid, fh => $rd };
+}
+
+sub collect ($h) {
+    my $fh = $h->{fh};
+    my %r;
+    while (my $line = <$fh>) {
+        chomp $line;
+        my ($k, $v) = split /\t/, $line, 2;
+        $r{$k} = ($v // '') =~ s/\\n/\n/gr;
+    }
+    close $fh;
+    waitpid $h->{pid}, 0;
+    return \%r;
+}
+
+sub get_bounded ($port, $req, $timeout = 10) {
+    my $end = time + $timeout;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Timeout => $timeout) or return undef;
+    $s->autoflush(1);
+    print $s $req;
+    my $sel = IO::Select->new($s);
+    my $resp = '';
+    while ((my $left = $end - time) > 0) {
+        last unless $sel->can_read($left);
+        my $n = sysread($s, my $buf, 65536);
+        last unless $n;
+        $resp .= $buf;
+    }
+    close $s;
+    return $resp;
+}
+
+sub request_loop_bounded (%a) {
+    my $end = time + ($a{seconds} // 3);
+    my %r = (ok => 0, failed => 0);
+    my $req = "GET " . ($a{path} // '/') . " HTTP/1.1\r\nHost: localhost\r\n"
+            . "Connection: close\r\n\r\n";
+    while (time < $end) {
+        my $resp = get_bounded($a{port}, $req, $a{timeout} // 5) // '';
+        $resp =~ m{^HTTP/1\.1 200 } ? $r{ok}++ : $r{failed}++;
+    }
+    return \%r;
+}
+
+sub status_auto_bounded ($s, $timeout = 5) {
+    my $r = get_bounded($s->port, "GET /server-status?auto HTTP/1.0\r\n\r\n", $timeout) // '';
+    return undef unless $r =~ m{^HTTP/1\.\d 200 };
+    my (undef, $body) = split /\r\n\r\n/, $r, 2;
+    my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? ($1 => $2) : () } split /\n/, $body // '';
+    return \%h;
+}
+
+my %WRK;     # wrk processes started here and not stopped yet
+
+sub wrk_start (%a) {
+    my @h = map { ('-H', $_) } @{ $a{headers} // [] };
+    my $pid = open(my $fh, '-|', 'wrk', '-t1', '-c' . ($a{conns} // 8), '-d300s',
+                   '--latency', @h, $a{url}) // die "wrk: $!";
+    $WRK{$pid} = 1;
+    return { pid => $pid, fh => $fh };
+}
+
+sub _wrk_parse ($out) {
+    my %r = (raw => $out, errors => 0, non2xx => 0);
+    ($r{requests}) = $out =~ /(\d+) requests in/;
+    ($r{rps}) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    if ($out =~ /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/) {
+        $r{errors} = $1 + $2 + $3 + $4;
+    }
+    ($r{non2xx}) = $out =~ /Non-2xx or 3xx responses: (\d+)/;
+    $r{non2xx} //= 0;
+    return \%r;
+}
+
+sub wrk_stop ($h) {
+    kill 'INT', $h->{pid};
+    my $fh = $h->{fh};
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    delete $WRK{$h->{pid}};
+    return _wrk_parse($out);
+}
+
+END {
+    kill 'KILL', $_ for keys %WRK;
+}
+
+sub ipc_snapshot {
+    my $me = getpwuid($<) // $<;
+    my (%shm, %sem);
+    for my $l (split /\n/, `ipcs -m -p 2>/dev/null`) {
+        my @c = split ' ', $l;          # shmid owner cpid lpid
+        $shm{$c[0]} = $c[2] if @c >= 4 && $c[0] =~ /^\d+$/ && ($c[1] eq $me || $c[1] eq $<);
+    }
+    for my $l (split /\n/, `ipcs -s 2>/dev/null`) {
+        my @c = split ' ', $l;          # key semid owner perms nsems
+        next unless @c >= 5 && $c[0] =~ /^0x/ && ($c[2] eq $me || $c[2] eq $<);
+        my @pids;
+        for my $sl (split /\n/, `ipcs -s -i $c[1] 2>/dev/null`) {
+            my @f = split ' ', $sl;    # semnum value ncount zcount pid
+            push @pids, $f[4] if @f == 5 && $f[0] =~ /^\d+$/;
+        }
+        $sem{$c[1]} = \@pids;
+    }
+    return { shm => \%shm, sem => \%sem };
+}
+
+sub wrk_bg (%a) {
+    return background(sub { Loom::Load::wrk(%a) });
+}
+
+sub clk_tck { POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100 }
+
+sub cpu_ticks ($pid) {
+    open my $fh, '<', "/proc/$pid/stat" or return undef;
+    my $line = <$fh> // return undef;
+    my ($rest) = $line =~ /^\d+ \(.*\) (.*)$/s or return undef;
+    my @f = split ' ', $rest;
+    return $f[11] + $f[12];        # fields 14 and 15: utime, stime
+}
+
+sub fds ($pid) {
+    opendir my $d, "/proc/$pid/fd" or return {};
+    my %f;
+    for my $fd (grep { /^\d+$/ } readdir $d) {
+        $f{$fd} = readlink("/proc/$pid/fd/$fd") // '?';
+    }
+    return \%f;
+}
+
+# Socket inodes of established IPv4/IPv6 TCP connections on local $port.
+sub _conn_inodes ($pid, $port) {
+    my %ino;
+    for my $f ("/proc/$pid/net/tcp", "/proc/$pid/net/tcp6") {
+        open my $fh, '<', $f or next;
+        <$fh>;
+        while (my $l = <$fh>) {
+            my @c = split ' ', $l;
+            my ($lport) = $c[1] =~ /:([0-9A-F]{4})$/ or next;
+            next unless hex($lport) == $port && $c[3] eq '01';
+            $ino{$c[9]} = 1;
+        }
+    }
+    return \%ino;
+}
+
+sub tcp_conns ($pid, $port) {
+    my $ino = _conn_inodes($pid, $port);
+    my $f = fds($pid);
+    return scalar grep { /^socket:\[(\d+)\]$/ && $ino->{$1} } values %$f;
+}
+
+sub prlimit_get ($pid, $res) {
+    my $out = `prlimit --pid $pid --noheadings --raw --output=SOFT,HARD --$res 2>/dev/null`;
+    my ($soft, $hard) = split ' ', ($out // '');
+    return ($soft, $hard);
+}
+
+sub prlimit_set ($pid, $res, $soft, $hard = '') {
+    system('prlimit', '--pid', $pid, "--$res=$soft:$hard") == 0
+        or return 0;
+    return 1;
+}
+
+sub status_rows ($s, $timeout = 5) {
+    my $html = get_bounded($s->port, "GET /server-status HTTP/1.0\r\n\r\n", $timeout) // '';
+    my @rows;
+    for my $row (split m{</tr>}, $html) {
+        my @td = map { s/<[^>]*>//gr =~ s/^\s+|\s+$//gr } split /<td[^>]*>/, $row;
+        shift @td;
+        my ($slot, $gen) = ($td[0] // '') =~ /^(\d+)-(\d+)$/ or next;
+        my ($acc) = ($td[2] // '') =~ m{^\d+/(\d+)/};
+        push @rows, { slot => $slot, gen => $gen, pid => $td[1],
+                      acc => $acc // 0, mode => $td[3] // '',
+                      request => $td[-1] // '' };
+    }
+    return @rows;
+}
+
+sub log_lines ($s, $re) {
+    return grep { $_ =~ $re } split /\n/, $s->errlog;
+}
+
+sub running_kids ($s) {
+    return grep { Loom::Server::running($_) } $s->child_pids;
+}
+
+1;
