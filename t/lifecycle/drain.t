@@ -76,8 +76,8 @@ plan tests => 9;
 # Off by default ----------------------------------------------------------------
 {
     my $s = server();
-    my @old = $s->child_pids;
     my $c = slow($s, 30);
+    my @old = $s->child_pids;       # the one serving it among them
     my $gen = generation($s);
     $s->signal('graceful');
     ok $s->wait_until(sub { generation($s) == $gen + 1 }, 5), 'default: graceful restart done';
@@ -93,8 +93,8 @@ plan tests => 9;
 # LoomDrainTimeout 2 ------------------------------------------------------------
 {
     my $s = server("LoomDrainTimeout 2\n");
-    my @old = $s->child_pids;
     my $c = slow($s, 30);
+    my @old = $s->child_pids;
     my $gen = generation($s);
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
@@ -127,8 +127,8 @@ plan tests => 9;
 # with the generation and the answer's end comes up to ~3 s late)
 {
     my $s = server("LoomDrainTimeout 8\n");
-    my @old = $s->child_pids;
     my $c = slow($s, 1);
+    my @old = $s->child_pids;
     my $t0 = time;
     $s->signal('graceful');
     my ($buf) = drain_sock($c, 7);

@@ -57,7 +57,7 @@ if ($pid == 0) {
     open STDOUT, '>', '/dev/null';
     open STDERR, '>', '/dev/null';
     setpgrp(0, 0);      # our Ctrl-C is not the server's
-    { exec '/usr/sbin/apache2', '-f', $s->conf_path, '-DFOREGROUND' }
+    { exec $Loom::Server::HTTPD, '-f', $s->conf_path, '-DFOREGROUND' }
     POSIX::_exit(127);
 }
 my $reaped;
@@ -88,7 +88,7 @@ ok $s->wait_until(sub {
        @r && @l }, 3),
    'both slow requests are in flight (mod_status)';
 my $t0 = time;
-my $rc = system('/usr/sbin/apache2', '-f', $s->conf_path, '-k', 'graceful-stop');
+my $rc = system($Loom::Server::HTTPD, '-f', $s->conf_path, '-k', 'graceful-stop');
 is $rc, 0, 'apache2 -k graceful-stop returns 0';
 
 # Reads both answers as they come; notes when each connection closed.
