@@ -112,7 +112,11 @@ my ($gone, $zero) = wait_counts($s, sub {
     $_[0]{ConnsAsyncKeepAlive} == 0 && $_[0]{ConnsTotal} <= 1 }, 3);
 figures($kind, 'all closed: ' . fmt_counts($gone));
 ok $zero, 'all closed: ConnsAsyncKeepAlive 0, ConnsTotal at most the status request';
-is +($gone // {})->{BusyWorkers}, 1, 'and no thread left busy';
+# A thread marks itself idle just after it lets its connection go, so the
+# last closes may still show for a moment: no thread may stay busy.
+my ($after, $free) = wait_counts($s, sub { $_[0]{BusyWorkers} == 1 }, 3);
+ok $free, 'and no thread left busy (BusyWorkers back to the status request)'
+    or diag 'last look: ' . fmt_counts($after);
 
 $TODO = undef;
 unlike $s->errlog, qr/segfault|Segmentation|exit signal|AH00052/, 'no child crashed';
