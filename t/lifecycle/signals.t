@@ -195,7 +195,8 @@ SKIP: {
     ok $s->wait_until(sub { gone(@pids) && !$s->all_pids }, 10),
        'timeout: every process exits';
     my $took = time - $t0;
-    ok $took >= 0.8 && $took < 3.5, sprintf('timeout: after about 1 s (%.1f s)', $took);
+    ok $took >= 0.8 && $took < 3.5, sprintf('timeout: after about 1 s (%.1f s)', $took)
+        or diag $s->errlog;
     unlike answer($c, 10), qr/slept/, 'timeout: the 5 s request was cut';
 }
 
