@@ -165,6 +165,10 @@ loom_signals_child_install(int wake_fd)
     handle(SIGTERM, on_stop_now);
     handle(SIGHUP, on_stop_now);
     handle(SIGUSR1, on_graceful);
+    /* The stop-now grace time relies on SIGALRM's default action; an
+     * ignored disposition survives exec, so whoever started apache2 (a CI
+     * runner, a supervisor) may have left it ignored. */
+    signal(SIGALRM, SIG_DFL);
     /* Ctrl-C in a foreground run reaches the whole process group; the
      * parent decides, then tells each child. */
     signal(SIGINT, SIG_IGN);
