@@ -1,15 +1,17 @@
 /* loom_event: threads serve requests, not connections.
  *
- * Every worker thread of a child waits on the child's one poller itself:
- * listeners are armed there (EPOLLEXCLUSIVE across children) and parked
- * connections one-shot, so each ready connection wakes exactly one idle
- * thread and is served by it directly, with no hand-off between a listener
- * thread and a worker on the hot path. Between requests, while a response
- * drains to a slow reader, while a request head trickles in and while a
- * connection lingers on close, no thread is held (event_conn.c). A
- * housekeeping thread keeps the deadlines and hands due timed callbacks to
- * the worker threads (a callback may block; deadlines must not wait for
- * it); the main thread waits for the order to stop.
+ * The worker threads of a child take events from the child's one poller
+ * themselves: listeners and parked connections are armed there one-shot,
+ * so each ready connection goes to exactly one thread and is served by it
+ * directly, with no hand-off between a listener thread and a worker on the
+ * hot path. How many threads poll or serve at once is bounded by the gate
+ * (event_gate.h): the CPUs the child may run on, plus any that blocked.
+ * Between requests, while a response drains to a slow reader, while a
+ * request head trickles in and while a connection lingers on close, no
+ * thread is held (event_conn.c). A housekeeping thread keeps the deadlines,
+ * watches the gate for blocked threads and hands due timed callbacks to the
+ * worker threads (a callback may block; deadlines must not wait for it);
+ * the main thread waits for the order to stop.
  *
  * Named event.c on purpose: httpd takes the module name from it, and
  * mod_http2 and <IfModule event.c> recognise event by that name. */
@@ -208,6 +210,17 @@ thread_may_exit(ev_child_t *evc)
 }
 
 
+/* The gate has no thread in the poller and one serving: the housekeeper
+ * starts looking every few ms whether that one blocked. */
+static void
+wake_housekeeper(ev_child_t *evc)
+{
+    pthread_mutex_lock(&evc->lock);
+    pthread_cond_signal(&evc->tick);
+    pthread_mutex_unlock(&evc->lock);
+}
+
+
 static void *APR_THREAD_FUNC
 worker_thread(apr_thread_t *thread, void *arg)
 {
@@ -215,6 +228,7 @@ worker_thread(apr_thread_t *thread, void *arg)
     ev_child_t *evc = t->evc;
     int slot = evc->ch->slot;
 
+    ev_gate_sit(&evc->gate, t->id);
     while (!thread_may_exit(evc)) {
         loom_sb_thread_idle(slot, t->id, evc->stopping != LOOM_STOP_NONE);
         t->ready = NULL;
@@ -224,8 +238,12 @@ worker_thread(apr_thread_t *thread, void *arg)
             ev_child_update_accepting(evc);   /* one more idle thread */
             pthread_mutex_unlock(&evc->lock);
         }
+        ev_gate_enter(&evc->gate);
         loom_poller_wait_n(evc->poller, 1, -1, on_ready, t);
         __atomic_sub_fetch(&evc->idle_threads, 1, __ATOMIC_RELAXED);
+        if (ev_gate_took(&evc->gate, t->id, t->ready != NULL, ev_now_ms())) {
+            wake_housekeeper(evc);
+        }
         if (t->ready == NULL) {
             continue;
         }
@@ -242,6 +260,7 @@ worker_thread(apr_thread_t *thread, void *arg)
             }
             break;
         }
+        ev_gate_done(&evc->gate, t->id);
     }
     loom_sb_thread_status(slot, t->id, SERVER_DEAD);
     /* A wake-up reaches one waiting thread: pass it on to the next. */
@@ -285,12 +304,12 @@ min_wait(int a, int b)
 
 
 /* Under the lock: sleeps until the next deadline, a re-arm of paused
- * listeners, or a signal on `tick`. */
+ * listeners, the gate's next look (`gate_ms`), or a signal on `tick`. */
 static void
-housekeeper_sleep(ev_child_t *evc)
+housekeeper_sleep(ev_child_t *evc, int gate_ms)
 {
     uint64_t now = ev_now_ms();
-    int ms = 1000;
+    int ms = min_wait(1000, gate_ms);
     struct timespec until;
 
     ms = min_wait(ms, loom_timerq_next_ms(&evc->timers, now));
@@ -319,7 +338,7 @@ housekeeper_thread(apr_thread_t *thread, void *arg)
 
         loom_timerq_expire(&evc->timers, now, expire_conn, NULL);
         loom_timerq_expire(&evc->callbacks, now, take_callback, evc);
-        housekeeper_sleep(evc);
+        housekeeper_sleep(evc, ev_gate_check(&evc->gate, now));
     }
     pthread_mutex_unlock(&evc->lock);
     apr_thread_exit(thread, APR_SUCCESS);
@@ -380,6 +399,10 @@ prepare(ev_child_t *evc, loom_child_t *ch)
         evc->set[i].fn = worker_thread;
         evc->set[i].arg = t;
         ap_create_sb_handle(&t->sbh, ch->pchild, ch->slot, i);
+    }
+    if (ev_gate_init(&evc->gate, apr_pcalloc(ch->pchild, tpc * sizeof(ev_gate_seat_t)),
+                     tpc) != 0) {
+        return -1;
     }
     evc->set[tpc].fn = housekeeper_thread;
     evc->set[tpc].arg = evc;
@@ -442,6 +465,7 @@ stop(ev_child_t *evc, loom_stop_e how)
     if (how == LOOM_STOP_NOW) {
         loom_threads_abort_io(evc->set, evc->nthreads);
     }
+    ev_gate_open(&evc->gate);
     loom_poller_wake_all(evc->poller);
     pthread_mutex_lock(&evc->lock);
     evc->hk_exit = 1;

@@ -25,6 +25,7 @@
 #include "loom/poller.h"
 #include "loom/threads.h"
 #include "loom/timerq.h"
+#include "event_gate.h"
 
 /* Where a connection is, not what it last did. */
 enum ev_state {
@@ -106,7 +107,8 @@ struct ev_child {
     int                conns;       /* open connections */
     int                parked;      /* ...of which waiting in the poller */
     int                counts[EVC_COUNT];
-    volatile int       idle_threads; /* atomic: threads in the poller */
+    volatile int       idle_threads; /* atomic: at the gate or polling */
+    ev_gate_t          gate;        /* own lock; taken after `lock` */
     volatile int       stopping;    /* loom_stop_e; written by main */
     int                head_lane;   /* Timeout of the base server */
     int                drain_lane;  /* keep-alive while draining */

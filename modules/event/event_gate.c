@@ -1,0 +1,173 @@
+/* The gate in front of a child's poller (see event_gate.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event_gate.h"
+
+
+int
+ev_gate_init(ev_gate_t *g, ev_gate_seat_t *seats, int nseats)
+{
+    cpu_set_t cpus;
+
+    memset(g, 0, sizeof(*g));
+    g->seats = seats;
+    g->nseats = nseats;
+    g->budget = 1;
+    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1) {
+        g->budget = CPU_COUNT(&cpus);
+    }
+    if (pthread_mutex_init(&g->lock, NULL) != 0
+        || pthread_cond_init(&g->called, NULL) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+
+void
+ev_gate_sit(ev_gate_t *g, int seat)
+{
+    g->seats[seat].tid = gettid();
+}
+
+
+/* Under the gate lock: calls waiting threads while the budget has room. */
+static void
+call_while_room(ev_gate_t *g)
+{
+    while (g->waiting > g->calls
+           && g->polling + g->serving + g->calls < g->budget) {
+        g->calls++;
+        pthread_cond_signal(&g->called);
+    }
+}
+
+
+void
+ev_gate_enter(ev_gate_t *g)
+{
+    pthread_mutex_lock(&g->lock);
+    /* With nobody in the poller, this thread watches it whatever the
+     * budget says: the events must not wait for the housekeeper. */
+    if (!g->open && g->polling > 0 && g->polling + g->serving >= g->budget) {
+        g->waiting++;
+        while (!g->open && g->calls == 0) {
+            pthread_cond_wait(&g->called, &g->lock);
+        }
+        g->waiting--;
+        if (g->calls > 0) {
+            g->calls--;
+        }
+    }
+    g->polling++;
+    pthread_mutex_unlock(&g->lock);
+}
+
+
+int
+ev_gate_took(ev_gate_t *g, int seat, int got, uint64_t now)
+{
+    int arm = 0;
+
+    pthread_mutex_lock(&g->lock);
+    g->polling--;
+    if (got) {
+        g->serving++;
+        g->seats[seat].serving_since = now;
+        g->seats[seat].blocked = 0;
+    }
+    call_while_room(g);
+    if (g->polling == 0 && g->serving > 0 && g->waiting > 0 && !g->watched) {
+        g->watched = 1;
+        arm = 1;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return arm;
+}
+
+
+void
+ev_gate_done(ev_gate_t *g, int seat)
+{
+    ev_gate_seat_t *s = &g->seats[seat];
+
+    pthread_mutex_lock(&g->lock);
+    if (!s->blocked) {
+        g->serving--;
+    }
+    s->serving_since = 0;
+    s->blocked = 0;
+    pthread_mutex_unlock(&g->lock);
+}
+
+
+void
+ev_gate_open(ev_gate_t *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->open = 1;
+    pthread_cond_broadcast(&g->called);
+    pthread_mutex_unlock(&g->lock);
+}
+
+
+/* Whether thread `tid` of this process sleeps (state S or D), from its
+ * /proc entry. A thread that only waits for a CPU is R: it is not blocked,
+ * and calling another one would only add to the queue for that CPU. */
+static int
+thread_sleeps(pid_t tid)
+{
+    char path[64], buf[512];
+    const char *close_paren;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int) tid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    close_paren = strrchr(buf, ')');
+    if (close_paren == NULL || close_paren[1] != ' ') {
+        return 0;
+    }
+    return close_paren[2] == 'S' || close_paren[2] == 'D';
+}
+
+
+int
+ev_gate_check(ev_gate_t *g, uint64_t now)
+{
+    int i, next;
+
+    pthread_mutex_lock(&g->lock);
+    if (!g->open && g->polling == 0 && g->waiting > g->calls) {
+        for (i = 0; i < g->nseats; i++) {
+            ev_gate_seat_t *s = &g->seats[i];
+
+            if (s->serving_since != 0 && !s->blocked
+                && now - s->serving_since >= EV_GATE_CHECK_MS
+                && thread_sleeps(s->tid)) {
+                s->blocked = 1;
+                g->serving--;
+            }
+        }
+        call_while_room(g);
+    }
+    next = !g->open && g->polling == 0 && g->serving > 0 && g->waiting > 0
+           ? EV_GATE_CHECK_MS : -1;
+    g->watched = next >= 0;
+    pthread_mutex_unlock(&g->lock);
+    return next;
+}
