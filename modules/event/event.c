@@ -369,6 +369,24 @@ event_timed_callback(apr_time_t t, ap_mpm_callback_fn_t *fn, void *baton)
 }
 
 
+static apr_status_t
+make_conn_allocator(ev_child_t *evc, apr_pool_t *pchild)
+{
+    apr_thread_mutex_t *mutex;
+    apr_status_t rv;
+
+    rv = apr_allocator_create(&evc->conn_allocator);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+    }
+    if (rv == APR_SUCCESS) {
+        apr_allocator_mutex_set(evc->conn_allocator, mutex);
+        apr_allocator_max_free_set(evc->conn_allocator, ap_max_mem_free);
+    }
+    return rv;
+}
+
+
 static int
 prepare(ev_child_t *evc, loom_child_t *ch)
 {
@@ -399,6 +417,9 @@ prepare(ev_child_t *evc, loom_child_t *ch)
         evc->set[i].fn = worker_thread;
         evc->set[i].arg = t;
         ap_create_sb_handle(&t->sbh, ch->pchild, ch->slot, i);
+    }
+    if (make_conn_allocator(evc, ch->pchild) != APR_SUCCESS) {
+        return -1;
     }
     if (ev_gate_init(&evc->gate, apr_pcalloc(ch->pchild, tpc * sizeof(ev_gate_seat_t)),
                      tpc) != 0) {

@@ -101,6 +101,10 @@ struct ev_child {
     int                cb_running;  /* callbacks running on workers now */
     int                hk_exit;     /* the housekeeper leaves */
     uint64_t           hk_due;      /* when the housekeeper wakes next */
+    /* Every connection's pools draw from this one allocator (it has its
+     * own mutex): what a request frees goes back to the child, not to a
+     * free list of its connection that would sit idle with it. */
+    apr_allocator_t   *conn_allocator;
     loom_list_t        free_conns;
     int                free_count;
     loom_list_t        suspended;

@@ -89,7 +89,6 @@ count_change(ev_child_t *evc, enum ev_state s, int delta)
 static ev_conn_t *
 conn_get(ev_child_t *evc)
 {
-    apr_allocator_t *allocator;
     ev_conn_t *ec = NULL;
 
     pthread_mutex_lock(&evc->lock);
@@ -103,12 +102,9 @@ conn_get(ev_child_t *evc)
         return ec;
     }
     ec = ap_calloc(1, sizeof(*ec));
-    apr_allocator_create(&allocator);
-    apr_allocator_max_free_set(allocator, ap_max_mem_free);
     /* Unmanaged: no parent pool whose child list threads would race on;
      * one thread at a time uses it, handed over through the poller. */
-    apr_pool_create_unmanaged_ex(&ec->ptrans, NULL, allocator);
-    apr_allocator_owner_set(allocator, ec->ptrans);
+    apr_pool_create_unmanaged_ex(&ec->ptrans, NULL, evc->conn_allocator);
     apr_pool_tag(ec->ptrans, "transaction");
     ec->evc = evc;
     ec->lowat = 1;
