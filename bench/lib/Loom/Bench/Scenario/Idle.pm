@@ -17,8 +17,9 @@ sub cases ($ctx) {
                     . 'connections). "without": the same load just before, on the same server. '
                     . '"held at end": idle sockets the server had not closed after the load. '
                     . 'Memory: PSS of all server processes (smaps_rollup), growth per idle '
-                    . 'connection answered.',
-              show => [qw(rps rps_base rps_vs_base p99 cpu_us_req ctx_req socket_errors non2xx held asked
+                    . 'connection the server still held once all were opened (a server that '
+                    . 'closed some is not credited with their memory).',
+              show => [qw(rps rps_base rps_vs_base p99 cpu_us_req ctx_req socket_errors non2xx held_opened held asked
                           pss_base_mb pss_mb kb_per_conn)],
               ratio => [qw(rps held kb_per_conn)] });
 }
@@ -44,6 +45,7 @@ sub one ($ctx, $srv, $round) {
         $a = conns_cmd($h, sprintf 'open %d %.1f', $k, $limit);
         push @curve, [$a->{answered}, pss_mb($srv)];
     }
+    my $opened = conns_cmd($h, 'check');
     my $m = measure_load($ctx, $srv, %load);
     my $chk = conns_cmd($h, 'check');
     conns_stop($h);
@@ -54,7 +56,8 @@ sub one ($ctx, $srv, $round) {
     $m->{asked} = $o->{idle};
     $m->{pss_base_mb} = $pss0;
     $m->{pss_mb} = $pss;
-    $m->{kb_per_conn} = $a->{answered} ? 1024 * ($pss - $pss0) / $a->{answered} : undef;
+    $m->{held_opened} = $opened->{held};
+    $m->{kb_per_conn} = $opened->{held} ? 1024 * ($pss - $pss0) / $opened->{held} : undef;
     $m->{curve} = \@curve;
     push @{ $m->{notes} }, "only $a->{answered} of $o->{idle} idle connections got an answer"
         if $a->{answered} < $o->{idle};
@@ -70,7 +73,7 @@ sub run ($ctx) {
     stop_servers($ctx, $s);
     my %sum = map {
         my $runs = $res->{$_};
-        my $x = summarize($runs, median => [qw(rps rps_base rps_vs_base p99 cpu_us_req ctx_req held asked
+        my $x = summarize($runs, median => [qw(rps rps_base rps_vs_base p99 cpu_us_req ctx_req held_opened held asked
                                                pss_base_mb pss_mb kb_per_conn)],
                                  sum => [qw(socket_errors non2xx failed)]);
         $x->{curve} = $runs->[-1]{curve};
