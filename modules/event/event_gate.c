@@ -156,9 +156,11 @@ ev_gate_check(ev_gate_t *g, uint64_t now)
         for (i = 0; i < g->nseats; i++) {
             ev_gate_seat_t *s = &g->seats[i];
 
+            uint64_t served = now - s->serving_since;
+
             if (s->serving_since != 0 && !s->blocked
-                && now - s->serving_since >= EV_GATE_CHECK_MS
-                && thread_sleeps(s->tid)) {
+                && served >= EV_GATE_CHECK_MS
+                && (served >= EV_GATE_LONG_MS || thread_sleeps(s->tid))) {
                 s->blocked = 1;
                 g->serving--;
             }

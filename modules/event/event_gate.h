@@ -6,8 +6,9 @@
  * cycles through the others. The gate lets at most `budget` threads (the
  * CPUs the child may run on) wait in the poller or serve; the others wait
  * at the gate. A serving thread that blocks (a CGI, a proxied backend, a
- * slow disk) stops counting once the housekeeper sees it asleep, and a
- * waiting thread takes its place. Private to the event model. */
+ * slow disk) stops counting once the housekeeper sees it asleep, and so
+ * does one that has served for long; a waiting thread takes its place.
+ * Private to the event model. */
 #ifndef LOOM_EVENT_GATE_H
 #define LOOM_EVENT_GATE_H
 
@@ -19,10 +20,15 @@
  * blocked: events wait at most about this long behind a blocked thread. */
 #define EV_GATE_CHECK_MS 2
 
+/* A thread serving this long stops counting even if it runs: a request
+ * that computes for seconds (a big deflate, a script) must not hold the
+ * others of its child behind it; past this they share the CPUs again. */
+#define EV_GATE_LONG_MS 20
+
 typedef struct ev_gate_seat {
     pid_t     tid;
     uint64_t  serving_since;   /* ms; 0 while not serving */
-    int       blocked;         /* seen asleep while serving: not counted */
+    int       blocked;         /* asleep, or serving for long: not counted */
 } ev_gate_seat_t;
 
 typedef struct ev_gate {
@@ -30,7 +36,7 @@ typedef struct ev_gate {
     pthread_cond_t   called;
     int              budget;
     int              polling;     /* threads in (or entering) the poller */
-    int              serving;     /* serving, not seen blocked */
+    int              serving;     /* serving and counted */
     int              waiting;     /* at the gate */
     int              calls;       /* waiting threads called, not yet gone */
     int              open;        /* stopping: nobody waits at the gate */
@@ -59,9 +65,9 @@ void ev_gate_done(ev_gate_t *g, int seat);
 /* Stopping: every thread passes the gate from now on. */
 void ev_gate_open(ev_gate_t *g);
 
-/* From the housekeeper: threads serving for a while that sleep are blocked
- * and make room for waiting ones. Returns when to look again (ms), or -1
- * when nothing needs watching. */
+/* From the housekeeper: threads serving for a while that sleep, or that
+ * have served for long, stop counting and make room for waiting ones.
+ * Returns when to look again (ms), or -1 when nothing needs watching. */
 int ev_gate_check(ev_gate_t *g, uint64_t now);
 
 #endif

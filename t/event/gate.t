@@ -7,11 +7,16 @@
 #  - Threads that block do not stall the child: with 3 CGIs sleeping on 3
 #    threads (each seen asleep and replaced within a few ms), a static
 #    request and a 4th CGI are still served at once.
+#  - Nor does a thread that computes for long: while one request deflates
+#    a 24 MB file (most of a second of CPU), quick requests on another
+#    connection of the same child wait under 100 ms each (the long one
+#    stops counting after 20 ms; counted, they waited for all of it).
 # Stock event runs the blocking part too (it has no gate to stall); its
 # thread count under load is printed for comparison, not asserted.
 use v5.36;
 use Test::More;
 use POSIX ();
+use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
@@ -46,7 +51,7 @@ $s->write_doc('sleep.cgi', "#!/bin/sh\nsleep \${QUERY_STRING:-4}\n"
     $s->start;
 }
 
-plan tests => 5;
+plan tests => 8;
 
 # The serving child: the one with threads (the other is mod_cgid's daemon).
 sub ntasks ($pid) { my @t = glob "/proc/$pid/task/*"; return scalar @t }
@@ -111,3 +116,73 @@ my ($fourth) = connect_many($s->port, 1);
 my ($st4) = get_all([$fourth], path => '/sleep.cgi?0', timeout => 3);
 is $st4, 200, 'and so is a 4th CGI';
 figures($kind, sprintf 'static request beside 3 sleeping CGIs: %.1f ms', $took * 1000);
+
+# The three end: then no thread of the child is left over from this part.
+my %answer;
+my $sel = IO::Select->new(@cgi);
+my $cgi_end = time + 10;
+while ($sel->count && time < $cgi_end) {
+    for my $c ($sel->can_read(0.5)) {
+        my $n = sysread $c, $answer{$c}, 4096, length($answer{$c} // '');
+        $sel->remove($c) if !$n || $answer{$c} =~ /slept/;
+    }
+}
+is scalar(grep { ($answer{$_} // '') =~ /slept/ } @cgi), 3, 'the three CGIs answer in the end';
+
+# A thread computing for long ---------------------------------------------------
+# A server of its own, so that no thread left over from the parts above
+# happens to be polling: only the long one's state decides.
+$s->stop;
+my $s2 = Loom::Server->new(modules => ['filter', 'deflate'], conf => <<'CONF');
+StartServers 1
+ServerLimit 1
+ThreadLimit 4
+ThreadsPerChild 4
+MaxRequestWorkers 4
+MinSpareThreads 1
+MaxSpareThreads 4
+KeepAlive On
+MaxKeepAliveRequests 0
+DeflateCompressionLevel 9
+<Location /big.txt>
+    SetOutputFilter DEFLATE
+</Location>
+CONF
+$s2->write_doc('small.html', 'x' x 100);
+# Hex of random bytes, each KB three times over: deflate works hard on it.
+my $rand = join '', map { chr int rand 256 } 1 .. 4 * 1024 * 1024;
+$s2->write_doc('big.txt',
+               join '', map { unpack('H*', substr($rand, $_ * 1024, 1024)) x 3 } 0 .. 4095);
+{
+    local $Loom::Server::HTTPD = "taskset -c 0 $Loom::Server::HTTPD";
+    $s2->start;
+}
+my ($quick) = connect_many($s2->port, 1);
+get_all([$quick], path => '/small.html');
+my $big = fork // die "fork: $!";
+if ($big == 0) {
+    my ($c) = connect_many($s2->port, 1);
+    syswrite $c, "GET /big.txt HTTP/1.1\r\nHost: localhost\r\n"
+               . "Accept-Encoding: gzip\r\nConnection: close\r\n\r\n";
+    1 while sysread $c, my $buf, 1 << 20;
+    POSIX::_exit(0);
+}
+sleep 0.05;
+my ($count, $worst, $failed) = (0, 0, 0);
+$t0 = time;
+while (waitpid($big, POSIX::WNOHANG()) == 0 && time - $t0 < 20) {
+    my $t = time;
+    my ($st) = get_all([$quick], path => '/small.html', timeout => 5);
+    my $d = time - $t;
+    $worst = $d if $d > $worst;
+    $count++;
+    $failed++ unless ($st // 0) == 200;
+    last if $failed;
+}
+my $deflated = time - $t0;
+figures($kind, sprintf 'beside a %.2f s deflate: %d quick requests, the slowest %.1f ms',
+        $deflated, $count, $worst * 1000);
+ok $deflated >= 0.2, sprintf 'the deflate kept a thread computing for %.2f s', $deflated;
+ok !$failed && $count > 0 && $worst < 0.1,
+   sprintf 'quick requests beside it waited under 100 ms (%d, the slowest %.1f ms%s)',
+           $count, $worst * 1000, $failed ? ', one failed' : '';
