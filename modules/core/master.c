@@ -349,6 +349,9 @@ respawn_due(master_t *m)
     out = loom_capacity_decide(&in);
     if (out.spawn > 0 && (slot = loom_proc_free_slot(m->st)) >= 0) {
         loom_proc_spawn(m->st, slot);
+        /* One child per wait: the next waits for the tick, whatever other
+         * wake-ups come before it. */
+        m->r->spawn_not_before = m->next_tick;
     }
 }
 
