@@ -30,7 +30,8 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(get_bounded wrk_start wrk_stop tcp_conns fds status_rows running_kids);
+use Loom::Fault qw(wrk_start wrk_stop tcp_conns fds status_rows running_kids);
+use Loom::Load qw(get_raw);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my (undef, $so) = Loom::Server::mpm_module($mpm);
@@ -65,7 +66,7 @@ plan tests => 3 + 6 * 3;
 ok $s->wait_until(sub { running_kids($s) == $children }, 10), "$children children to start with";
 
 sub answers {
-    my $r = get_bounded($s->port, "GET / HTTP/1.0\r\n\r\n", 5) // '';
+    my $r = get_raw($s->port, "GET / HTTP/1.0\r\n\r\n", 5) // '';
     return $r =~ m{^HTTP/1\.\d 200 };
 }
 
@@ -100,7 +101,7 @@ for my $sig (qw(SEGV ABRT KILL)) {
         my @fresh = grep { !$before{$_} } running_kids($s);
         return 0 unless @fresh;
         $new //= time - $t0;
-        get_bounded($s->port, "GET / HTTP/1.0\r\n\r\n", 0.5);
+        get_raw($s->port, "GET / HTTP/1.0\r\n\r\n", 0.5);
         for my $row (status_rows($s, 1)) {
             next unless grep { $_ == $row->{pid} } @fresh;
             if ($row->{acc} > 0) {

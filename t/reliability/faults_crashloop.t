@@ -34,7 +34,8 @@ use File::Temp qw(tempdir);
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(get_bounded request_loop_bounded background collect running_kids);
+use Loom::Fault qw(background collect running_kids);
+use Loom::Load qw(get_raw request_loop);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my (undef, $so) = Loom::Server::mpm_module($mpm);
@@ -94,7 +95,7 @@ sub burst {
         my $end = $t0 + $secs;
         while (time < $end) {
             my $a = time;
-            my $resp = get_bounded($s->port, "GET / HTTP/1.0\r\n\r\n", 10) // '';
+            my $resp = get_raw($s->port, "GET / HTTP/1.0\r\n\r\n", 10) // '';
             my $b = time;
             $r{max_wait} = $b - $a if $b - $a > $r{max_wait};
             if ($resp =~ m{^HTTP/1\.\d 200 }) {
@@ -111,7 +112,7 @@ sub burst {
         my $n = 0;
         my $end = $t0 + $secs;
         while (time < $end) {
-            get_bounded($s->port, "GET /crash HTTP/1.0\r\n\r\n", 10);
+            get_raw($s->port, "GET /crash HTTP/1.0\r\n\r\n", 10);
             $n++;
         }
         return { requests => $n };
@@ -196,9 +197,9 @@ SKIP: {
        'the end of the loop is logged (LOOM0407) once it has been quiet for 10 s';
 }
 ok $s->wait_until(sub { running_kids($s) >= ($threaded ? 1 : 2) }, 5)
-   && request_loop_bounded(port => $s->port, seconds => 1)->{failed} == 0,
+   && request_loop(port => $s->port, seconds => 1)->{failed} == 0,
    'back to normal after the burst: children back, / served without failure';
-my $r = request_loop_bounded(port => $s->port, seconds => 0.5);
+my $r = request_loop(port => $s->port, seconds => 0.5);
 ok $r->{ok} > 0 && $r->{failed} == 0, "serving normally ($r->{ok} requests)";
 
 my $f2 = burst(2);

@@ -34,7 +34,9 @@ use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(get_bounded request_loop_bounded cpu_ticks clk_tck fds prlimit_get prlimit_set running_kids log_lines);
+use Loom::Fault qw(cpu_ticks clk_tck fds prlimit_get prlimit_set running_kids
+                   log_lines);
+use Loom::Load qw(get_raw request_loop);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my (undef, $so) = Loom::Server::mpm_module($mpm);
@@ -141,7 +143,7 @@ while (time < $t0 + 5 && $sel->can_read($t0 + 5 - time)) {
 my $took = time - $t0;
 my $ok_resp = $resp =~ m{^HTTP/1\.\d 200 } ? 1 : 0;
 prlimit_set($_, 'nofile', $orig{$_}) for grep { Loom::Server::running($_) } @kids;
-my $r = request_loop_bounded(port => $s->port, seconds => 1);
+my $r = request_loop(port => $s->port, seconds => 1);
 my $alive = Loom::Server::running($parent);
 my $after = sprintf('the waiting request %s after %.2f s; then %d requests ok, %d failed; parent %s',
                     $ok_resp ? 'answered 200' : 'failed (' . (($resp =~ /^(HTTP\S+ \d+)/)[0] // 'no answer') . ')',

@@ -26,8 +26,9 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(get_bounded request_loop_bounded background collect cpu_ticks clk_tck prlimit_get prlimit_set
+use Loom::Fault qw(background collect cpu_ticks clk_tck prlimit_get prlimit_set
                    running_kids log_lines);
+use Loom::Load qw(get_raw request_loop);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my (undef, $so) = Loom::Server::mpm_module($mpm);
@@ -59,7 +60,7 @@ my $leaving = $kids[-1];
 kill $loom ? 'TERM' : 'KILL', $leaving;
 ok $s->wait_until(sub { !Loom::Server::running($leaving) }, 5), "child $leaving stopped";
 # Requests back to back while the parent tries (and fails) to fork.
-my $load = background(sub { request_loop_bounded(port => $s->port, seconds => 4.5) });
+my $load = background(sub { request_loop(port => $s->port, seconds => 4.5) });
 sleep 1;
 my $c0 = cpu_ticks($parent);
 my $w0 = time;
@@ -95,7 +96,7 @@ SKIP: {
     my @back = log_lines($s, qr/LOOM0304/);
     ok @back == 1, 'LOOM0304 "fork() works again" logged once' or diag join("\n", @back);
 }
-my $r = request_loop_bounded(port => $s->port, seconds => 0.5);
+my $r = request_loop(port => $s->port, seconds => 0.5);
 ok $r->{ok} > 0 && $r->{failed} == 0, "serving normally ($r->{ok} requests)";
 diag sprintf('figures (%s): while fork failed: %d children served %d requests, %d failed; '
              . 'parent CPU %.1f%%; %d failure log lines; recovered %.1f s after the limit was raised',

@@ -28,7 +28,8 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(get_bounded wrk_start wrk_stop status_rows log_lines);
+use Loom::Fault qw(wrk_start wrk_stop status_rows log_lines);
+use Loom::Load qw(get_raw);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my (undef, $so) = Loom::Server::mpm_module($mpm);
@@ -65,7 +66,7 @@ END { if ($pid && !$reaped) { kill 'KILL', $pid; kill 'KILL', $_ for $s->all_pid
 
 plan tests => 9;
 
-my $up = $s->wait_until(sub { (get_bounded($s->port, "GET / HTTP/1.0\r\n\r\n", 2) // '') =~ m{^HTTP/1\.\d 200 } }, 10);
+my $up = $s->wait_until(sub { (get_raw($s->port, "GET / HTTP/1.0\r\n\r\n", 2) // '') =~ m{^HTTP/1\.\d 200 } }, 10);
 ok $up, "the server runs in the foreground (pid $pid)";
 
 my $wrk = wrk_start(url => $s->url('/'), conns => 8);

@@ -22,8 +22,9 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(request_loop_bounded wrk_start wrk_stop running_kids fds
-                   ipc_snapshot status_auto_bounded log_lines);
+use Loom::Fault qw(wrk_start wrk_stop running_kids fds ipc_snapshot
+                   status_auto_bounded log_lines);
+use Loom::Load qw(request_loop);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my (undef, $so) = Loom::Server::mpm_module($mpm);
@@ -123,7 +124,7 @@ ok !@new_shm && !@new_sem, 'no SysV shared memory or semaphore set of the instan
     . sprintf(' (%d shm, %d sem owned by this user in all)',
               scalar(keys %{ $ipc_after->{shm} }), scalar(keys %{ $ipc_after->{sem} }))
     or diag "shm: @new_shm; sem: @new_sem";
-my $lr = request_loop_bounded(port => $s->port, seconds => 0.5);
+my $lr = request_loop(port => $s->port, seconds => 0.5);
 ok $lr->{ok} > 0 && $lr->{failed} == 0, "serving normally after the restarts ($lr->{ok} requests)";
 $s->stop;
 ok !$s->all_pids, 'nothing of the instance is left after stop';

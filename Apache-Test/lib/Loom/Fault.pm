@@ -12,7 +12,7 @@ use IO::Select;
 use Loom::Load ();
 
 our @EXPORT_OK = qw(background collect wrk_bg wrk_start wrk_stop
-                    get_bounded request_loop_bounded status_auto_bounded
+                    status_auto_bounded
                     status_rows cpu_ticks clk_tck fds tcp_conns
                     prlimit_get prlimit_set ipc_snapshot log_lines
                     running_kids);
@@ -27,12 +27,8 @@ starts wrk for as long as it takes (at most 300 s); C<wrk_stop($h)>
 interrupts it (SIGINT: wrk then prints its figures) and returns the hash
 C<Loom::Load::wrk> returns.
 
-Requests that cannot hang: C<get_bounded($port, $request, $timeout)> is
-C<Loom::Load::get_raw> with the whole exchange (connect, write, every
-read) bounded by $timeout (get_raw's timeout covers the connect only, so a
-server that accepts and never answers hangs it).
-C<request_loop_bounded(port => ..., seconds => ..., path => '/')>: requests
-one after another on fresh connections, { ok, failed }.
+Requests that cannot hang are Loom::Load's (C<get_raw>, C<request_loop>):
+their whole exchange is bounded.
 C<status_auto_bounded($server, $timeout)>: mod_status's ?auto page as a
 hash, or undef. C<status_rows($server, $timeout)>: mod_status's full page,
 one row per worker listed: { slot, gen, pid, acc (this child's accesses),
@@ -83,38 +79,8 @@ sub collect ($h) {
     return \%r;
 }
 
-sub get_bounded ($port, $req, $timeout = 10) {
-    my $end = time + $timeout;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Timeout => $timeout) or return undef;
-    $s->autoflush(1);
-    print $s $req;
-    my $sel = IO::Select->new($s);
-    my $resp = '';
-    while ((my $left = $end - time) > 0) {
-        last unless $sel->can_read($left);
-        my $n = sysread($s, my $buf, 65536);
-        last unless $n;
-        $resp .= $buf;
-    }
-    close $s;
-    return $resp;
-}
-
-sub request_loop_bounded (%a) {
-    my $end = time + ($a{seconds} // 3);
-    my %r = (ok => 0, failed => 0);
-    my $req = "GET " . ($a{path} // '/') . " HTTP/1.1\r\nHost: localhost\r\n"
-            . "Connection: close\r\n\r\n";
-    while (time < $end) {
-        my $resp = get_bounded($a{port}, $req, $a{timeout} // 5) // '';
-        $resp =~ m{^HTTP/1\.1 200 } ? $r{ok}++ : $r{failed}++;
-    }
-    return \%r;
-}
-
 sub status_auto_bounded ($s, $timeout = 5) {
-    my $r = get_bounded($s->port, "GET /server-status?auto HTTP/1.0\r\n\r\n", $timeout) // '';
+    my $r = Loom::Load::get_raw($s->port, "GET /server-status?auto HTTP/1.0\r\n\r\n", $timeout) // '';
     return undef unless $r =~ m{^HTTP/1\.\d 200 };
     my (undef, $body) = split /\r\n\r\n/, $r, 2;
     my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? ($1 => $2) : () } split /\n/, $body // '';
@@ -235,7 +201,7 @@ sub prlimit_set ($pid, $res, $soft, $hard = '') {
 }
 
 sub status_rows ($s, $timeout = 5) {
-    my $html = get_bounded($s->port, "GET /server-status HTTP/1.0\r\n\r\n", $timeout) // '';
+    my $html = Loom::Load::get_raw($s->port, "GET /server-status HTTP/1.0\r\n\r\n", $timeout) // '';
     my @rows;
     for my $row (split m{</tr>}, $html) {
         my @td = map { s/<[^>]*>//gr =~ s/^\s+|\s+$//gr } split /<td[^>]*>/, $row;
