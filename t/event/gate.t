@@ -21,7 +21,7 @@ use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Slow qw(event_kind connect_many get_all status_counts wait_counts
-                  figures run_cmd);
+                  figures);
 
 my $kind = event_kind();
 my $THREADS = 16;

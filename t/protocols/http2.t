@@ -14,6 +14,7 @@ use Time::HiRes qw(sleep time);
 use POSIX ();
 use Loom::Server;
 use Loom::TLS qw(self_signed https_conf tls_modules);
+use Loom::Slow qw(run_cmd);   # a command with a hard time limit
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my $threaded = Loom::Server::threaded();
@@ -22,22 +23,6 @@ my $sizing = $threaded
     ? "StartServers 2\nThreadsPerChild 8\nMinSpareThreads 4\n"
       . "MaxSpareThreads 16\nServerLimit 4\nMaxRequestWorkers 32\n"
     : "StartServers 2\nMinSpareServers 2\nMaxSpareServers 6\n";
-
-# Runs a command with a hard time limit; returns (exit status, stdout and
-# stderr together).
-sub run_cmd {
-    my ($secs, @cmd) = @_;
-    my $pid = open(my $fh, '-|') // return (-1, "fork: $!");
-    if ($pid == 0) {
-        open STDERR, '>&', \*STDOUT;
-        { exec 'timeout', '-k', '2', $secs, @cmd }
-        POSIX::_exit(127);
-    }
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    return ($? >> 8, $out);
-}
 
 # (http version, status) as curl reports them, body saved to $file.
 sub curl {
