@@ -88,8 +88,30 @@ sub answer {
     return $buf;
 }
 
-# No process left of these (zombies waiting for PID 1 count as gone).
-sub gone { my @p = @_; return !grep { Loom::Server::running($_) } @p }
+# (name, state, parent pid) of a process, or () once it is gone.
+sub stat_of {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/stat" or return ();
+    return (<$fh> // '') =~ /^\d+ \((.*)\) (\S) (\d+)/;
+}
+
+# Those of these pids that still run as apache2. A pid taken from the
+# instance's process list may be mod_cgid's fork for the CGI, caught before
+# its exec: it then runs the script, which nobody is waiting for here.
+# Zombies waiting for PID 1 count as gone.
+sub httpd_running {
+    my %seen;
+    return grep { !$seen{$_}++ && Loom::Server::running($_)
+                  && ((stat_of($_))[0] // '') eq 'apache2' } @_;
+}
+sub gone { return !httpd_running(@_) }
+
+# "pid(name state, ppid N)", for diagnoses.
+sub describe {
+    my ($pid) = @_;
+    my ($name, $st, $pp) = stat_of($pid) or return "$pid(gone)";
+    return "$pid($name $st, ppid $pp)";
+}
 
 plan tests => 24;
 
@@ -196,11 +218,15 @@ SKIP: {
     my @pids = $s->all_pids;
     my $t0 = time;
     $s->signal('graceful-stop');
-    ok $s->wait_until(sub { gone(@pids) && !$s->all_pids }, 10),
+    my @seen;     # which processes lived when, for the diagnosis
+    ok $s->wait_until(sub {
+            my @live = httpd_running(@pids, $s->all_pids);
+            push @seen, sprintf '%.1f s: %s', time - $t0, join ' ', map { describe($_) } @live;
+            !@live }, 10),
        'timeout: every process exits';
     my $took = time - $t0;
     ok $took >= 0.8 && $took < 3.5, sprintf('timeout: after about 1 s (%.1f s)', $took)
-        or diag $s->errlog;
+        or diag join "\n", $s->errlog, 'still running, by time:', @seen[grep { $_ % 5 == 0 } 0 .. $#seen];
     unlike answer($c, 10), qr/slept/, 'timeout: the 5 s request was cut';
 }
 
