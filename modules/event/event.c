@@ -421,7 +421,8 @@ prepare(ev_child_t *evc, loom_child_t *ch)
     if (make_conn_allocator(evc, ch->pchild) != APR_SUCCESS) {
         return -1;
     }
-    if (ev_gate_init(&evc->gate, apr_pcalloc(ch->pchild, tpc * sizeof(ev_gate_seat_t)),
+    if (ev_gate_init(&evc->gate,
+                     apr_pcalloc(ch->pchild, tpc * sizeof(ev_gate_seat_t)),
                      tpc) != 0) {
         return -1;
     }

@@ -1,5 +1,4 @@
 /* The gate in front of a child's poller (see event_gate.h). */
-#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -18,7 +17,8 @@ ev_gate_init(ev_gate_t *g, ev_gate_seat_t *seats, int nseats)
     g->seats = seats;
     g->nseats = nseats;
     g->budget = 1;
-    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1) {
+    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0
+        && CPU_COUNT(&cpus) > 1) {
         g->budget = CPU_COUNT(&cpus);
     }
     if (pthread_mutex_init(&g->lock, NULL) != 0
@@ -155,8 +155,9 @@ ev_gate_check(ev_gate_t *g, uint64_t now)
     if (!g->open && g->polling == 0 && g->waiting > g->calls) {
         for (i = 0; i < g->nseats; i++) {
             ev_gate_seat_t *s = &g->seats[i];
-
-            uint64_t served = now - s->serving_since;
+            /* `now` was read before a thread may have taken its event. */
+            uint64_t served = now > s->serving_since
+                              ? now - s->serving_since : 0;
 
             if (s->serving_since != 0 && !s->blocked
                 && served >= EV_GATE_CHECK_MS
