@@ -55,8 +55,11 @@ plan tests => 8;
 
 # The serving child: the one with threads (the other is mod_cgid's daemon).
 sub ntasks ($pid) { my @t = glob "/proc/$pid/task/*"; return scalar @t }
-my ($child) = sort { ntasks($b) <=> ntasks($a) } $s->child_pids;
-ok $child && ntasks($child) > $THREADS, "one serving child ($kind event)";
+my $child;
+ok $s->wait_until(sub {
+        ($child) = sort { ntasks($b) <=> ntasks($a) } $s->child_pids;
+        $child && ntasks($child) > $THREADS }, 10),
+   "one serving child, its threads started ($kind event)";
 
 # Under load -------------------------------------------------------------------
 sub runnable_threads ($pid) {
