@@ -1,6 +1,7 @@
 # Event only: the gate in front of the poller (docs/architecture.md). The
-# server runs pinned to one CPU (taskset), so Loom's budget is one serving
-# thread per child, with 16 threads in the child.
+# servers run pinned to one CPU (taskset), so Loom's budget is one serving
+# thread per child: 16 threads in the child for the first two parts, 4 in
+# a server of its own for the third.
 #  - Under load (wrk, 32 keep-alive connections), the child's threads that
 #    want a CPU (state R in /proc) stay few: at most 4 in any sample, where
 #    every thread polling the one poller would put most of the 16 there.
@@ -20,8 +21,8 @@ use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Slow qw(event_kind connect_many get_all status_counts wait_counts
-                  figures);
+use Loom::Slow qw(event_kind connect_many get_all wait_counts figures);
+use Loom::Fault qw(wrk_bg collect);
 
 my $kind = event_kind();
 my $THREADS = 16;
@@ -72,12 +73,8 @@ sub runnable_threads ($pid) {
     return $n;
 }
 
-my $wrk = open(my $wrk_out, '-|') // die "fork: $!";
-if ($wrk == 0) {
-    open STDERR, '>&', \*STDOUT;
-    { exec 'taskset', '-c', '1', 'wrk', '-t1', '-c32', '-d4s', $s->url('/small.html') }
-    POSIX::_exit(127);
-}
+my $load = wrk_bg(url => $s->url('/small.html'), conns => 32, seconds => 4,
+                  cpu => 1);
 sleep 1;                                   # past wrk's start
 my @samples;
 my $until = time + 2;
@@ -85,9 +82,8 @@ while (time < $until) {
     push @samples, runnable_threads($child);
     sleep 0.02;
 }
-my $wrk_text = do { local $/; <$wrk_out> // '' };
-close $wrk_out;
-my ($rps) = $wrk_text =~ /Requests\/sec:\s*([\d.]+)/;
+my $wrk = collect($load);
+my $rps = $wrk->{rps};
 my @sorted = sort { $a <=> $b } @samples;
 my $max = $sorted[-1] // -1;
 my $median = $sorted[@sorted / 2] // -1;
@@ -98,7 +94,7 @@ SKIP: {
     skip 'stock event sets no such bound', 1 if $kind eq 'stock';
     ok $rps && $max <= 4, "under load at most 4 threads want the CPU (max $max, "
        . "median $median, over " . scalar(@samples) . ' samples)'
-        or diag $wrk_text;
+        or diag $wrk->{raw} // $wrk->{error} // '';
 }
 
 # Blocking threads -------------------------------------------------------------
@@ -120,7 +116,7 @@ my ($st4) = get_all([$fourth], path => '/sleep.cgi?0', timeout => 3);
 is $st4, 200, 'and so is a 4th CGI';
 figures($kind, sprintf 'static request beside 3 sleeping CGIs: %.1f ms', $took * 1000);
 
-# The three end: then no thread of the child is left over from this part.
+# Blocked as they were, the three still complete.
 my %answer;
 my $sel = IO::Select->new(@cgi);
 my $cgi_end = time + 10;

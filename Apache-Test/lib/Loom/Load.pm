@@ -12,8 +12,9 @@ our @EXPORT_OK = qw(wrk request_loop get_raw);
 
 =head1 Loom::Load
 
-C<wrk(url => ..., conns => 20, seconds => 3, headers => [...])> returns
-{ requests, rps, p50_ms, p99_ms, errors (socket errors), non2xx, raw };
+C<wrk(url => ..., conns => 20, seconds => 3, headers => [...], cpu => N)>
+returns { requests, rps, p50_ms, p99_ms, errors (socket errors), non2xx,
+raw }; with C<cpu>, wrk runs on that CPU only (taskset);
 C<request_loop(port => ..., seconds => ..., path => '/')> runs requests
 one after another on fresh connections and returns { ok, failed };
 C<get_raw($port, $request_text)> returns the raw response text.
@@ -27,7 +28,8 @@ sub _ms ($v, $unit) {
 sub wrk (%a) {
     my $secs = $a{seconds} // 3;
     my @h = map { ('-H', $_) } @{ $a{headers} // [] };
-    my @cmd = ('timeout', '-k', '2', $secs + 10, 'wrk', '-t1',
+    my @pin = defined $a{cpu} ? ('taskset', '-c', $a{cpu}) : ();
+    my @cmd = ('timeout', '-k', '2', $secs + 10, @pin, 'wrk', '-t1',
                '-c' . ($a{conns} // 20), "-d${secs}s", '--latency', @h,
                $a{url});
     open my $fh, '-|', @cmd or die "wrk: $!";
