@@ -4,8 +4,6 @@
 #ifndef LOOM_LISTEN_H
 #define LOOM_LISTEN_H
 
-#include <sys/socket.h>
-
 #include "apr_network_io.h"
 #include "ap_listen.h"
 
@@ -27,6 +25,7 @@ typedef struct loom_listeners {
     int                   held;         /* the model holds accepting off */
     apr_time_t            paused_until; /* 0: not paused for lack of fds */
     int                   emfile_logged;
+    int                   next_try;     /* loom_listen_take starts here */
 } loom_listeners_t;
 
 /* open_logs: binds every Listen, splits them into buckets (kept across
@@ -44,31 +43,29 @@ int loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
                            loom_poller_t *poller, apr_pool_t *pool,
                            unsigned arm_flags);
 
-/* An accepted connection before it has an APR socket: what a listener
- * thread hands to a worker thread, which wraps it in its own pool. */
-typedef struct loom_accepted {
-    int                     fd;
-    int                     family;
-    socklen_t               addrlen;
-    struct sockaddr_storage remote;
-} loom_accepted_t;
-
 /* One-shot listeners: arms `w` again after its report (unless accepting
  * is held or paused meanwhile; then the re-arm happens when that ends). */
 void loom_listen_rearm(loom_listeners_t *l, loom_watch_t *w);
 
-/* Accepts one connection from `lr` (a blocking, close-on-exec socket).
- * 0 with *a filled; -EAGAIN when there was nothing to take (another waiter
- * won, or a transient network error); -EMFILE and friends when out of
- * resources (the caller pauses); other -errno is fatal for the child. */
-int loom_listen_accept(ap_listen_rec *lr, loom_accepted_t *a);
+/* Accepts one connection from `lr` into an APR socket allocated from
+ * `ptrans` (the pool that closes it when cleared). The socket blocks and is
+ * closed on exec. 0 with *csd set; -EAGAIN when there was nothing to take
+ * (another waiter won, or a transient network error); -EMFILE and friends
+ * when out of resources (the caller pauses); other -errno is fatal for the
+ * child. */
+int loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans,
+                       apr_socket_t **csd);
+
+/* For a process or thread that alone waits on its listeners: tries each
+ * of them once, without waiting, before it sleeps in the poller. Under
+ * load a connection is nearly always queued already, and taking it at once
+ * saves an epoll_wait per connection. Same results as loom_listen_accept;
+ * -EAGAIN also while accepting is held or paused. */
+int loom_listen_take(loom_listeners_t *l, apr_pool_t *ptrans,
+                     apr_socket_t **csd);
 
 /* True for the accept errors that mean "out of resources": pause. */
 int loom_listen_out_of_resources(int err);
-
-/* Wraps an accepted descriptor in an APR socket allocated from `ptrans`,
- * which closes it when the pool is cleared. */
-apr_socket_t *loom_listen_wrap(const loom_accepted_t *a, apr_pool_t *ptrans);
 
 /* Takes the listeners out of the poller for `ms` milliseconds after the
  * process ran out of descriptors, so that accepting does not spin. */

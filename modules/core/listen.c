@@ -175,21 +175,41 @@ transient(int err)
 
 
 int
-loom_listen_accept(ap_listen_rec *lr, loom_accepted_t *a)
+loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans, apr_socket_t **csd)
 {
-    apr_os_sock_t lfd;
-    int fd;
+    /* Through APR rather than accept4() and apr_os_sock_make(): the socket
+     * it makes knows its peer, its local address (for a listener bound to
+     * one address) and that TCP_NODELAY came with it from the listener.
+     * Wrapped by hand, the core asked the kernel for all three again on
+     * every connection: a getpeername, a getsockname and a setsockopt. */
+    apr_status_t rv = apr_socket_accept(csd, lr->sd, ptrans);
 
-    apr_os_sock_get(&lfd, lr->sd);
-    a->addrlen = sizeof(a->remote);
-    fd = accept4(lfd, (struct sockaddr *) &a->remote, &a->addrlen,
-                 SOCK_CLOEXEC);
-    if (fd >= 0) {
-        a->fd = fd;
-        a->family = a->remote.ss_family;
+    if (rv == APR_SUCCESS) {
         return 0;
     }
-    return transient(errno) ? -EAGAIN : -errno;
+    return transient(rv) ? -EAGAIN : -(int) rv;
+}
+
+
+int
+loom_listen_take(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
+{
+    int i;
+
+    if (!l->armed) {            /* held, paused or closed */
+        return -EAGAIN;
+    }
+    for (i = 0; i < l->count; i++) {
+        int k = (l->next_try + i) % l->count;
+        int rc = loom_listen_accept(l->items[k].lr, ptrans, csd);
+
+        if (rc != -EAGAIN) {
+            /* Round robin: a busy listener cannot starve the others. */
+            l->next_try = (k + 1) % l->count;
+            return rc;
+        }
+    }
+    return -EAGAIN;
 }
 
 
@@ -197,24 +217,6 @@ int
 loom_listen_out_of_resources(int err)
 {
     return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
-
-apr_socket_t *
-loom_listen_wrap(const loom_accepted_t *a, apr_pool_t *ptrans)
-{
-    apr_os_sock_info_t info = {
-        .os_sock = (apr_os_sock_t *) &a->fd,
-        .local = NULL,                 /* looked up when first asked */
-        .remote = (struct sockaddr *) &a->remote,
-        .family = a->family,
-        .type = SOCK_STREAM,
-        .protocol = 0,
-    };
-    apr_socket_t *csd = NULL;
-
-    apr_os_sock_make(&csd, &info, ptrans);
-    return csd;
 }
 
 

@@ -122,12 +122,14 @@ static void
 accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
 {
     ev_child_t *evc = t->evc;
-    loom_accepted_t a;
+    ev_conn_t *ec = NULL;
     int rc = -EAGAIN;
 
     if (reserve(evc)) {
-        rc = loom_listen_accept(lw->lr, &a);
+        ec = ev_conn_new(evc);
+        rc = loom_listen_accept(lw->lr, ec->ptrans, &ec->sock);
         if (rc != 0) {
+            ev_conn_unused(ec);
             unreserve(evc, -rc);
         }
     }
@@ -141,7 +143,7 @@ accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
         == ap_max_requests_per_child) {
         loom_signals_child_request(LOOM_STOP_GRACEFUL);
     }
-    ev_conn_accepted(t, &a, 1);
+    ev_conn_accepted(t, ec);
 }
 
 

@@ -127,9 +127,15 @@ struct ev_child {
 /* Milliseconds on a monotonic clock. */
 uint64_t ev_now_ms(void);
 
-/* A new connection, accepted by thread `t`: served on it at once (`now`),
- * or parked for another thread to take. */
-void ev_conn_accepted(ev_thread_t *t, const loom_accepted_t *a, int now);
+/* A connection record for a connection about to be accepted into its
+ * pool (ec->ptrans, ec->sock), from the free list when one is there. */
+ev_conn_t *ev_conn_new(ev_child_t *evc);
+
+/* Gives back a record whose accept failed. */
+void ev_conn_unused(ev_conn_t *ec);
+
+/* Thread `t` accepted ec->sock: it serves the connection at once. */
+void ev_conn_accepted(ev_thread_t *t, ev_conn_t *ec);
 
 /* Thread `t` received the one event of parked connection `ec`. */
 void ev_conn_ready(ev_thread_t *t, ev_conn_t *ec, unsigned ev);

@@ -86,8 +86,8 @@ count_change(ev_child_t *evc, enum ev_state s, int delta)
 }
 
 
-static ev_conn_t *
-conn_get(ev_child_t *evc)
+ev_conn_t *
+ev_conn_new(ev_child_t *evc)
 {
     ev_conn_t *ec = NULL;
 
@@ -115,6 +115,28 @@ conn_get(ev_child_t *evc)
 }
 
 
+/* Under evc->lock: keeps `ec` on the free list for the next connection,
+ * if the list has room. 1 when kept. */
+static int
+keep_locked(ev_child_t *evc, ev_conn_t *ec)
+{
+    if (evc->free_count >= FREE_CONNS_KEEP) {
+        return 0;
+    }
+    loom_list_append(&evc->free_conns, &ec->link);
+    evc->free_count++;
+    return 1;
+}
+
+
+static void
+conn_free(ev_conn_t *ec)
+{
+    apr_pool_destroy(ec->ptrans);
+    free(ec);
+}
+
+
 static void
 conn_put(ev_conn_t *ec)
 {
@@ -136,9 +158,7 @@ conn_put(ev_conn_t *ec)
     pthread_mutex_lock(&evc->lock);
     evc->conns--;
     ev_conn_publish(evc);
-    if (evc->free_count < FREE_CONNS_KEEP) {
-        loom_list_append(&evc->free_conns, &ec->link);
-        evc->free_count++;
+    if (keep_locked(evc, ec)) {
         ec = NULL;
     }
     if (evc->stopping != LOOM_STOP_NONE && evc->conns == 0) {
@@ -147,8 +167,23 @@ conn_put(ev_conn_t *ec)
     ev_child_update_accepting(evc);
     pthread_mutex_unlock(&evc->lock);
     if (ec != NULL) {
-        apr_pool_destroy(ec->ptrans);
-        free(ec);
+        conn_free(ec);
+    }
+}
+
+
+void
+ev_conn_unused(ev_conn_t *ec)
+{
+    ev_child_t *evc = ec->evc;
+    int kept;
+
+    /* A failed accept allocated nothing from the pool. */
+    pthread_mutex_lock(&evc->lock);
+    kept = keep_locked(evc, ec);
+    pthread_mutex_unlock(&evc->lock);
+    if (!kept) {
+        conn_free(ec);
     }
 }
 
@@ -615,15 +650,15 @@ ev_conn_ready(ev_thread_t *t, ev_conn_t *ec, unsigned ev)
 
 
 void
-ev_conn_accepted(ev_thread_t *t, const loom_accepted_t *a, int now)
+ev_conn_accepted(ev_thread_t *t, ev_conn_t *ec)
 {
     ev_child_t *evc = t->evc;
-    ev_conn_t *ec = conn_get(evc);
+    apr_os_sock_t fd;
     conn_rec *c;
 
-    ec->sock = loom_listen_wrap(a, ec->ptrans);
+    apr_os_sock_get(&fd, ec->sock);
     ec->ba = apr_bucket_alloc_create(ec->ptrans);
-    ec->watch.fd = a->fd;
+    ec->watch.fd = fd;
     ec->id = evc->ch->slot * 1048576L
              + __atomic_fetch_add(&evc->next_id, 1, __ATOMIC_RELAXED)
                % 1048576L;
@@ -643,10 +678,5 @@ ev_conn_accepted(ev_thread_t *t, const loom_accepted_t *a, int now)
     ap_pre_connection(c, ec->sock);     /* marks c->aborted on failure */
     ec->cs.state = CONN_STATE_PROCESSING;
     ec->state = c->aborted ? EV_LINGER : EV_HEAD;
-    if (now || c->aborted) {
-        run(t, ec);
-    }
-    else {
-        park(ec);
-    }
+    run(t, ec);
 }

@@ -1,9 +1,10 @@
 /* loom_prefork: one single-threaded process per connection.
  *
- * Each child waits in its own epoll set on its bucket's listeners (each
- * armed with EPOLLEXCLUSIVE, so a new connection wakes one idle child, not
- * all of them, and no accept mutex is needed), accepts without blocking,
- * serves the connection to its end and waits again. Nothing here starts a
+ * Each child takes a connection without blocking, serves it to its end
+ * and takes the next. When none is queued it waits in its own epoll set
+ * on its bucket's listeners (each armed with EPOLLEXCLUSIVE, so a new
+ * connection wakes one idle child, not all of them, and no accept mutex is
+ * needed). Nothing here starts a
  * thread: prefork exists for code that is not thread-safe.
  *
  * This file is named prefork.c on purpose: httpd takes the module name
@@ -31,64 +32,58 @@
 
 extern module AP_MODULE_DECLARE_DATA mpm_loom_prefork_module;
 
-struct waiter {
-    ap_listen_rec *ready;      /* a listener with a connection pending */
-};
-
-
+/* The poller only wakes the child: loom_listen_take finds the ready
+ * listener itself. */
 static void
 on_ready(void *ctx, loom_watch_t *w, unsigned ev)
 {
-    struct waiter *wt = ctx;
-
-    switch ((enum loom_watch_kind) w->kind) {
-    case LOOM_W_LISTENER:
-        if (wt->ready == NULL) {
-            wt->ready = ((loom_listen_watch_t *) w->data)->lr;
-        }
-        break;
-    case LOOM_W_CONN:
-    case LOOM_W_OTHER:
-        break;
-    }
 }
 
 
 static void
-serve_one(loom_child_t *ch, const loom_accepted_t *a, apr_pool_t *ptrans,
+serve_one(loom_child_t *ch, apr_socket_t *csd, apr_pool_t *ptrans,
           ap_sb_handle_t *sbh, apr_bucket_alloc_t *ba)
 {
-    apr_socket_t *csd = loom_listen_wrap(a, ptrans);
+    apr_os_sock_t fd;
 
+    apr_os_sock_get(&fd, csd);
     ch->conns++;
-    loom_signals_child_busy_fd(a->fd);
+    loom_signals_child_busy_fd(fd);
     loom_conn_serve_sync(csd, ptrans, ch->slot, sbh, ba, ch->thread);
     loom_signals_child_busy_fd(-1);
 }
 
 
-/* Waits for one connection and serves it. Returns 0 to go on, or an exit
- * status when the child must leave. */
+/* Serves one connection if one is queued, or else waits until one may be.
+ * Returns 0 to go on, or an exit status when the child must leave. */
 static int
 take_one(loom_child_t *ch, loom_listeners_t *ls, apr_pool_t *ptrans,
          ap_sb_handle_t *sbh, apr_bucket_alloc_t *ba)
 {
-    struct waiter wt = { NULL };
-    loom_accepted_t a;
-    int rc;
+    apr_socket_t *csd;
+    int rc = loom_listen_take(ls, ptrans, &csd);
 
-    rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready, &wt);
-    if (rc < 0 && rc != -EINTR) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
-                     LOOMNO(1003) "epoll_wait() failed; this child exits");
-        return APEXIT_CHILDSICK;
+    if (rc == -EAGAIN) {
+        rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready,
+                              NULL);
+        if (rc < 0 && rc != -EINTR) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
+                         LOOMNO(1003) "epoll_wait() failed; this child "
+                         "exits");
+            return APEXIT_CHILDSICK;
+        }
+        /* Before a graceful stop: EPOLLEXCLUSIVE woke this child alone,
+         * and a connection it left would wait for the next arrival to
+         * wake another. Not before a stop-now, which stops or restarts
+         * the whole server: the next generation's children find the
+         * connection as they arm their listeners. */
+        if (loom_signals_child_pending() == LOOM_STOP_NOW) {
+            return 0;
+        }
+        rc = loom_listen_take(ls, ptrans, &csd);
     }
-    if (wt.ready == NULL) {
-        return 0;
-    }
-    rc = loom_listen_accept(wt.ready, &a);
     if (rc == 0) {
-        serve_one(ch, &a, ptrans, sbh, ba);
+        serve_one(ch, csd, ptrans, sbh, ba);
         return 0;
     }
     if (rc == -EAGAIN) {

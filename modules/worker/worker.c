@@ -3,9 +3,10 @@
  *
  * The listener reserves an idle worker before it waits for a connection,
  * so a busy child stops taking connections and the kernel gives them to a
- * child that has room (EPOLLEXCLUSIVE wakes one waiting listener). A
- * connection keeps its worker thread until it closes, keep-alive waits
- * included: that is the worker model's documented trade-off.
+ * child that has room (EPOLLEXCLUSIVE wakes one waiting listener), and it
+ * accepts straight into that worker's pool. A connection keeps its worker
+ * thread until it closes, keep-alive waits included: that is the worker
+ * model's documented trade-off.
  *
  * Named worker.c on purpose: httpd takes the module name from it, and
  * mod_http2 and <IfModule worker.c> recognise worker by that name. */
@@ -22,7 +23,7 @@
 #include "loom/child.h"
 #include "loom/config.h"
 #include "loom/conn.h"
-#include "loom/fdq.h"
+#include "loom/handoff.h"
 #include "loom/listen.h"
 #include "loom/mpm.h"
 #include "loom/poller.h"
@@ -38,10 +39,11 @@ struct worker;
 
 /* What the threads of one child share. `stop` is written by the main
  * thread (and by the listener for MaxConnectionsPerChild) and read by the
- * listener; the queue carries everything else between threads. */
+ * listener; the hand-off carries everything else between threads. A
+ * worker's seat in the hand-off is its id. */
 struct pool_of_threads {
     loom_child_t     *ch;
-    loom_fdq_t        queue;
+    loom_handoff_t    handoff;
     loom_listeners_t  listeners;     /* the listener thread's */
     struct worker    *workers;
     int               count;
@@ -66,16 +68,18 @@ worker_thread(apr_thread_t *thread, void *arg)
     struct worker *w = arg;
     loom_child_t *ch = w->pt->ch;
     long id_base = (long) ch->slot * ch->st->cfg->thread_limit;
-    loom_accepted_t a;
+    apr_socket_t *csd;
+    apr_os_sock_t fd;
 
     for (;;) {
         loom_sb_thread_idle(ch->slot, w->id, w->pt->stop != 0);
-        if (loom_fdq_pop(&w->pt->queue, &a) != 0) {
+        if (loom_handoff_take(&w->pt->handoff, w->id, &csd) != 0) {
             break;
         }
-        w->lt->busy_fd = a.fd;
-        loom_conn_serve_sync(loom_listen_wrap(&a, w->ptrans), w->ptrans,
-                             id_base + w->id, w->sbh, w->ba, thread);
+        apr_os_sock_get(&fd, csd);
+        w->lt->busy_fd = fd;
+        loom_conn_serve_sync(csd, w->ptrans, id_base + w->id, w->sbh, w->ba,
+                             thread);
         w->lt->busy_fd = -1;
         apr_pool_clear(w->ptrans);
     }
@@ -85,48 +89,27 @@ worker_thread(apr_thread_t *thread, void *arg)
 }
 
 
+/* The poller only wakes the listener: loom_listen_take finds the ready
+ * listener itself. */
 static void
 on_ready(void *ctx, loom_watch_t *w, unsigned ev)
 {
-    ap_listen_rec **ready = ctx;
-
-    switch ((enum loom_watch_kind) w->kind) {
-    case LOOM_W_LISTENER:
-        if (*ready == NULL) {
-            *ready = ((loom_listen_watch_t *) w->data)->lr;
-        }
-        break;
-    case LOOM_W_CONN:
-    case LOOM_W_OTHER:
-        break;
-    }
 }
 
 
-/* Waits for a connection and accepts it. 0 with *a filled, or -1 when the
- * listener must stop. */
+/* Takes a connection into `ptrans`, waiting for one if none is queued.
+ * 0 with *csd set, or -1 when the listener must stop. */
 static int
-accept_one(struct pool_of_threads *pt, loom_accepted_t *a)
+accept_one(struct pool_of_threads *pt, apr_pool_t *ptrans, apr_socket_t **csd)
 {
     loom_listeners_t *ls = &pt->listeners;
 
-    while (!pt->stop) {
-        ap_listen_rec *ready = NULL;
-        int rc;
+    /* Once woken, take before looking at `stop`: EPOLLEXCLUSIVE woke this
+     * listener alone, and a connection it left would wait for the next
+     * arrival to wake another. */
+    for (;;) {
+        int rc = loom_listen_take(ls, ptrans, csd);
 
-        rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready,
-                              &ready);
-        if (rc < 0 && rc != -EINTR) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
-                         LOOMNO(1103) "epoll_wait() failed; this child "
-                         "stops accepting and exits");
-            loom_signals_child_request(LOOM_STOP_GRACEFUL);
-            return -1;
-        }
-        if (ready == NULL) {
-            continue;
-        }
-        rc = loom_listen_accept(ready, a);
         if (rc == 0) {
             return 0;
         }
@@ -140,6 +123,18 @@ accept_one(struct pool_of_threads *pt, loom_accepted_t *a)
             loom_signals_child_request(LOOM_STOP_GRACEFUL);
             return -1;
         }
+        if (pt->stop) {
+            return -1;
+        }
+        rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready,
+                              NULL);
+        if (rc < 0 && rc != -EINTR) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
+                         LOOMNO(1103) "epoll_wait() failed; this child "
+                         "stops accepting and exits");
+            loom_signals_child_request(LOOM_STOP_GRACEFUL);
+            return -1;
+        }
     }
     return -1;
 }
@@ -150,14 +145,15 @@ listener_thread(apr_thread_t *thread, void *arg)
 {
     struct pool_of_threads *pt = arg;
     loom_child_t *ch = pt->ch;
-    loom_accepted_t a;
+    apr_socket_t *csd;
+    int seat;
 
-    while (!pt->stop && loom_fdq_reserve(&pt->queue) == 0) {
-        if (accept_one(pt, &a) != 0) {
-            loom_fdq_unreserve(&pt->queue);
+    while (!pt->stop && (seat = loom_handoff_reserve(&pt->handoff)) >= 0) {
+        if (accept_one(pt, pt->workers[seat].ptrans, &csd) != 0) {
+            loom_handoff_unreserve(&pt->handoff, seat);
             break;
         }
-        loom_fdq_push(&pt->queue, &a);
+        loom_handoff_give(&pt->handoff, seat, csd);
         if (++ch->conns == ap_max_requests_per_child) {
             loom_signals_child_request(LOOM_STOP_GRACEFUL);
             break;
@@ -183,7 +179,7 @@ prepare(struct pool_of_threads *pt, loom_child_t *ch)
     pt->set = apr_pcalloc(ch->pchild, (tpc + 1) * sizeof(*pt->set));
     pt->set[tpc].fn = listener_thread;
     pt->set[tpc].arg = pt;
-    if (loom_fdq_init(&pt->queue, tpc, ch->pchild) != 0
+    if (loom_handoff_init(&pt->handoff, tpc, ch->pchild) != 0
         || loom_poller_create(&poller, ch->pchild) != 0
         || loom_listen_child_init(&pt->listeners, ch->st, ch->bucket, poller,
                                   ch->pchild, LOOM_ARM_EXCLUSIVE) != 0) {
@@ -217,7 +213,7 @@ stop_threads(struct pool_of_threads *pt, loom_stop_e how)
 {
     pt->stop = 1;
     loom_poller_wake(pt->listeners.poller);
-    loom_fdq_end(&pt->queue, how == LOOM_STOP_NOW);
+    loom_handoff_end(&pt->handoff, how == LOOM_STOP_NOW);
     if (how == LOOM_STOP_NOW) {
         loom_threads_abort_io(pt->set, pt->count);
     }
