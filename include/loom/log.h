@@ -1,9 +1,11 @@
-/* Logging from the shared core.
+/* Logging with the loaded model's module index.
  *
  * Core files belong to whichever model loaded them, so their log lines carry
  * that model's module index ([mpm_loom_prefork:notice]) and obey
- * `LogLevel mpm_loom_prefork:debug`. Include this in core files only: a
- * model's own file names its module with LOOM_DECLARE_MODULE. */
+ * `LogLevel mpm_loom_prefork:debug`. A model's own file includes it too:
+ * its module is declared (LOOM_MPM_MODULE) only at its end, and a line
+ * logged above that would carry no module and ignore the model's
+ * LogLevel. */
 #ifndef LOOM_LOG_H
 #define LOOM_LOG_H
 

@@ -31,6 +31,7 @@
 #include "scoreboard.h"
 
 #include "loom/config.h"
+#include "loom/log.h"
 #include "loom/mpm.h"
 #include "loom/sb.h"
 #include "loom/tags.h"
@@ -337,10 +338,18 @@ housekeeper_thread(apr_thread_t *thread, void *arg)
     pthread_mutex_lock(&evc->lock);
     while (!evc->hk_exit) {
         uint64_t now = ev_now_ms();
+        int gate_ms, released;
 
         loom_timerq_expire(&evc->timers, now, expire_conn, NULL);
         loom_timerq_expire(&evc->callbacks, now, take_callback, evc);
-        housekeeper_sleep(evc, ev_gate_check(&evc->gate, now));
+        gate_ms = ev_gate_check(&evc->gate, now, &released);
+        if (released > 0) {
+            ap_log_error(APLOG_MARK, APLOG_TRACE2, 0, ap_server_conf,
+                         LOOMNO(1203) "gate: %d serving thread(s) found "
+                         "asleep or serving for long; others called in "
+                         "their place", released);
+        }
+        housekeeper_sleep(evc, gate_ms);
     }
     pthread_mutex_unlock(&evc->lock);
     apr_thread_exit(thread, APR_SUCCESS);

@@ -482,6 +482,9 @@ process_step(ev_thread_t *t, ev_conn_t *ec)
     }
     ec->started = 1;
     if (!c->aborted) {
+        if (strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1) != 0) {
+            ev_gate_step_aside(&ec->evc->gate, t->id);
+        }
         ec->cs.state = CONN_STATE_PROCESSING;
         t->lt->busy_fd = ec->watch.fd;
         rc = ap_run_process_connection(c);

@@ -107,6 +107,21 @@ ev_gate_done(ev_gate_t *g, int seat)
 
 
 void
+ev_gate_step_aside(ev_gate_t *g, int seat)
+{
+    ev_gate_seat_t *s = &g->seats[seat];
+
+    pthread_mutex_lock(&g->lock);
+    if (s->serving_since != 0 && !s->blocked) {
+        s->blocked = 1;
+        g->serving--;
+        call_while_room(g);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+
+void
 ev_gate_open(ev_gate_t *g)
 {
     pthread_mutex_lock(&g->lock);
@@ -147,10 +162,11 @@ thread_sleeps(pid_t tid)
 
 
 int
-ev_gate_check(ev_gate_t *g, uint64_t now)
+ev_gate_check(ev_gate_t *g, uint64_t now, int *released)
 {
     int i, next;
 
+    *released = 0;
     pthread_mutex_lock(&g->lock);
     if (!g->open && g->polling == 0 && g->waiting > g->calls) {
         for (i = 0; i < g->nseats; i++) {
@@ -164,6 +180,7 @@ ev_gate_check(ev_gate_t *g, uint64_t now)
                 && (served >= EV_GATE_LONG_MS || thread_sleeps(s->tid))) {
                 s->blocked = 1;
                 g->serving--;
+                (*released)++;
             }
         }
         call_while_room(g);

@@ -62,12 +62,20 @@ int ev_gate_took(ev_gate_t *g, int seat, int got, uint64_t now);
 /* The event taken is served. */
 void ev_gate_done(ev_gate_t *g, int seat);
 
+/* The event taken is served by code that mostly waits on its own (the
+ * main connection of an HTTP/2 session, which sleeps in mod_http2's poll
+ * while its streams run on mod_http2's threads): the thread stops counting
+ * at once. Left to the housekeeper, every such wait kept the other
+ * connections of the child from being served for up to EV_GATE_CHECK_MS. */
+void ev_gate_step_aside(ev_gate_t *g, int seat);
+
 /* Stopping: every thread passes the gate from now on. */
 void ev_gate_open(ev_gate_t *g);
 
 /* From the housekeeper: threads serving for a while that sleep, or that
- * have served for long, stop counting and make room for waiting ones.
- * Returns when to look again (ms), or -1 when nothing needs watching. */
-int ev_gate_check(ev_gate_t *g, uint64_t now);
+ * have served for long, stop counting and make room for waiting ones
+ * (*released says how many). Returns when to look again (ms), or -1 when
+ * nothing needs watching. */
+int ev_gate_check(ev_gate_t *g, uint64_t now, int *released);
 
 #endif

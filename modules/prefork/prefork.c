@@ -23,6 +23,7 @@
 #include "loom/config.h"
 #include "loom/conn.h"
 #include "loom/listen.h"
+#include "loom/log.h"
 #include "loom/mpm.h"
 #include "loom/poller.h"
 #include "loom/sb.h"

@@ -25,6 +25,7 @@
 #include "loom/conn.h"
 #include "loom/handoff.h"
 #include "loom/listen.h"
+#include "loom/log.h"
 #include "loom/mpm.h"
 #include "loom/poller.h"
 #include "loom/sb.h"
