@@ -56,12 +56,30 @@ void loom_listen_rearm(loom_listeners_t *l, loom_watch_t *w);
 int loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans,
                        apr_socket_t **csd);
 
-/* For a process or thread that alone waits on its listeners: tries each
- * of them once, without waiting, before it sleeps in the poller. Under
- * load a connection is nearly always queued already, and taking it at once
- * saves an epoll_wait per connection. Same results as loom_listen_accept;
+/* Tries each listener once, without waiting (round robin, so that a busy
+ * listener cannot starve the others). Same results as loom_listen_accept;
  * -EAGAIN also while accepting is held or paused. */
 int loom_listen_take(loom_listeners_t *l, apr_pool_t *ptrans,
+                     apr_socket_t **csd);
+
+/* How long accepting pauses after the process ran out of descriptors. */
+#define LOOM_LISTEN_PAUSE_MS 250
+
+/* For a process or thread that alone waits on its listeners (prefork's
+ * child, worker's listener thread): takes a queued connection into
+ * `ptrans`, or else sleeps in the poller until one may be there, or a
+ * wake-up, and tries once more. Under load a connection is nearly always
+ * queued, and taking it first saves an epoll_wait per connection. After a
+ * wake-up it takes before the caller looks at a graceful stop:
+ * EPOLLEXCLUSIVE woke this waiter alone, and a connection left behind
+ * would wait for the next arrival to wake another. Not during a stop-now,
+ * which ends the whole generation: the next one's children find the
+ * connection as they arm their listeners.
+ * 0 with *csd set; -EAGAIN when there is nothing to take now (the caller
+ * checks whether it must stop, and calls again); -1 when accepting failed
+ * for good (logged): the child must stop accepting and exit. Running out of
+ * descriptors pauses accepting (logged once) and returns -EAGAIN. */
+int loom_listen_next(loom_listeners_t *l, apr_pool_t *ptrans,
                      apr_socket_t **csd);
 
 /* True for the accept errors that mean "out of resources": pause. */

@@ -11,6 +11,7 @@
 
 #include "loom/listen.h"
 #include "loom/log.h"
+#include "loom/signals.h"
 
 
 static int
@@ -210,6 +211,45 @@ loom_listen_take(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
         }
     }
     return -EAGAIN;
+}
+
+
+/* The poller only wakes the waiter: loom_listen_take finds the ready
+ * listener itself. */
+static void
+on_wake(void *ctx, loom_watch_t *w, unsigned ev)
+{
+}
+
+
+int
+loom_listen_next(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
+{
+    int rc = loom_listen_take(l, ptrans, csd);
+
+    if (rc == -EAGAIN) {
+        rc = loom_poller_wait(l->poller, loom_listen_tick(l), on_wake, NULL);
+        if (rc < 0 && rc != -EINTR) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
+                         LOOMNO(0205) "epoll_wait() on the listeners "
+                         "failed; this child stops accepting and exits");
+            return -1;
+        }
+        if (loom_signals_child_pending() == LOOM_STOP_NOW) {
+            return -EAGAIN;
+        }
+        rc = loom_listen_take(l, ptrans, csd);
+    }
+    if (rc == 0 || rc == -EAGAIN) {
+        return rc;
+    }
+    if (loom_listen_out_of_resources(-rc)) {
+        loom_listen_pause(l, LOOM_LISTEN_PAUSE_MS, -rc);
+        return -EAGAIN;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf, LOOMNO(0206)
+                 "accept() failed; this child stops accepting and exits");
+    return -1;
 }
 
 

@@ -38,7 +38,6 @@
 #include "loom/threads.h"
 #include "event.h"
 
-#define EMFILE_PAUSE_MS 250
 #define DRAIN_KEEPALIVE_MS 2000
 
 extern module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
@@ -103,7 +102,7 @@ unreserve(ev_child_t *evc, int err)
     evc->conns--;
     ev_conn_publish(evc);
     if (loom_listen_out_of_resources(err)) {
-        loom_listen_pause(&evc->listeners, EMFILE_PAUSE_MS, err);
+        loom_listen_pause(&evc->listeners, LOOM_LISTEN_PAUSE_MS, err);
         pthread_cond_signal(&evc->tick);     /* it re-arms them */
     }
     pthread_mutex_unlock(&evc->lock);

@@ -29,17 +29,7 @@
 #include "loom/sb.h"
 #include "loom/tags.h"
 
-#define EMFILE_PAUSE_MS 250
-
 extern module AP_MODULE_DECLARE_DATA mpm_loom_prefork_module;
-
-/* The poller only wakes the child: loom_listen_take finds the ready
- * listener itself. */
-static void
-on_ready(void *ctx, loom_watch_t *w, unsigned ev)
-{
-}
-
 
 static void
 serve_one(loom_child_t *ch, apr_socket_t *csd, apr_pool_t *ptrans,
@@ -62,41 +52,16 @@ take_one(loom_child_t *ch, loom_listeners_t *ls, apr_pool_t *ptrans,
          ap_sb_handle_t *sbh, apr_bucket_alloc_t *ba)
 {
     apr_socket_t *csd;
-    int rc = loom_listen_take(ls, ptrans, &csd);
 
-    if (rc == -EAGAIN) {
-        rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready,
-                              NULL);
-        if (rc < 0 && rc != -EINTR) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
-                         LOOMNO(1003) "epoll_wait() failed; this child "
-                         "exits");
-            return APEXIT_CHILDSICK;
-        }
-        /* Before a graceful stop: EPOLLEXCLUSIVE woke this child alone,
-         * and a connection it left would wait for the next arrival to
-         * wake another. Not before a stop-now, which stops or restarts
-         * the whole server: the next generation's children find the
-         * connection as they arm their listeners. */
-        if (loom_signals_child_pending() == LOOM_STOP_NOW) {
-            return 0;
-        }
-        rc = loom_listen_take(ls, ptrans, &csd);
-    }
-    if (rc == 0) {
+    switch (loom_listen_next(ls, ptrans, &csd)) {
+    case 0:
         serve_one(ch, csd, ptrans, sbh, ba);
         return 0;
-    }
-    if (rc == -EAGAIN) {
+    case -EAGAIN:
         return 0;
+    default:
+        return APEXIT_CHILDSICK;
     }
-    if (loom_listen_out_of_resources(-rc)) {
-        loom_listen_pause(ls, EMFILE_PAUSE_MS, -rc);
-        return 0;
-    }
-    ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
-                 LOOMNO(1001) "accept() failed; this child exits");
-    return APEXIT_CHILDSICK;
 }
 
 

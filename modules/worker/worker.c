@@ -32,8 +32,6 @@
 #include "loom/tags.h"
 #include "loom/threads.h"
 
-#define EMFILE_PAUSE_MS 250
-
 extern module AP_MODULE_DECLARE_DATA mpm_loom_worker_module;
 
 struct worker;
@@ -90,54 +88,25 @@ worker_thread(apr_thread_t *thread, void *arg)
 }
 
 
-/* The poller only wakes the listener: loom_listen_take finds the ready
- * listener itself. */
-static void
-on_ready(void *ctx, loom_watch_t *w, unsigned ev)
-{
-}
-
-
 /* Takes a connection into `ptrans`, waiting for one if none is queued.
  * 0 with *csd set, or -1 when the listener must stop. */
 static int
 accept_one(struct pool_of_threads *pt, apr_pool_t *ptrans, apr_socket_t **csd)
 {
-    loom_listeners_t *ls = &pt->listeners;
-
-    /* Once woken, take before looking at `stop`: EPOLLEXCLUSIVE woke this
-     * listener alone, and a connection it left would wait for the next
-     * arrival to wake another. */
     for (;;) {
-        int rc = loom_listen_take(ls, ptrans, csd);
-
-        if (rc == 0) {
+        switch (loom_listen_next(&pt->listeners, ptrans, csd)) {
+        case 0:
             return 0;
-        }
-        if (loom_listen_out_of_resources(-rc)) {
-            loom_listen_pause(ls, EMFILE_PAUSE_MS, -rc);
-        }
-        else if (rc != -EAGAIN) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
-                         LOOMNO(1101) "accept() failed; this child stops "
-                         "accepting and exits");
-            loom_signals_child_request(LOOM_STOP_GRACEFUL);
-            return -1;
-        }
-        if (pt->stop) {
-            return -1;
-        }
-        rc = loom_poller_wait(ls->poller, loom_listen_tick(ls), on_ready,
-                              NULL);
-        if (rc < 0 && rc != -EINTR) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
-                         LOOMNO(1103) "epoll_wait() failed; this child "
-                         "stops accepting and exits");
+        case -EAGAIN:
+            if (pt->stop) {
+                return -1;
+            }
+            break;
+        default:
             loom_signals_child_request(LOOM_STOP_GRACEFUL);
             return -1;
         }
     }
-    return -1;
 }
 
 
