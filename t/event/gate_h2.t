@@ -4,8 +4,8 @@
 # threads. A thread that takes such a connection steps aside at once (it
 # stops counting against the gate's budget and another thread is called to
 # watch the poller), instead of holding the child's one budget slot until
-# the housekeeper sees it asleep (up to 2 ms later, each time: that cost
-# 6 % of HTTP/2 throughput in make bench's tls-h2 scenario).
+# the housekeeper sees it asleep (up to 2 ms later, each time, which held
+# HTTP/2 throughput clearly below that of the same build without a gate).
 #
 # How it is seen: the server runs pinned to one CPU (taskset), so the
 # budget is 1, with the housekeeper's findings logged (LOOM1203, at
