@@ -52,10 +52,7 @@ loom_handoff_init(loom_handoff_t *h, int seats, apr_pool_t *pool)
     h->count = seats;
     h->seats = apr_pcalloc(pool, seats * sizeof(*h->seats));
     h->idle = apr_pcalloc(pool, seats * sizeof(*h->idle));
-    if (pthread_mutex_init(&h->lock, NULL) != 0) {
-        return -errno;
-    }
-    return 0;
+    return -pthread_mutex_init(&h->lock, NULL);   /* it returns the errno */
 }
 
 
