@@ -4,7 +4,6 @@
  * hand-over costs one wake and one wait, and a woken thread that preempts
  * its waker (a child's threads may all share one CPU) finds the mutex
  * free. */
-#include <errno.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>

@@ -106,15 +106,25 @@ ev_gate_done(ev_gate_t *g, int seat)
 }
 
 
+/* Under the gate lock: a serving thread stops counting against the budget
+ * (ev_gate_done then leaves the count alone). 1 if it counted until now. */
+static int
+stop_counting(ev_gate_t *g, ev_gate_seat_t *s)
+{
+    if (s->serving_since == 0 || s->blocked) {
+        return 0;
+    }
+    s->blocked = 1;
+    g->serving--;
+    return 1;
+}
+
+
 void
 ev_gate_step_aside(ev_gate_t *g, int seat)
 {
-    ev_gate_seat_t *s = &g->seats[seat];
-
     pthread_mutex_lock(&g->lock);
-    if (s->serving_since != 0 && !s->blocked) {
-        s->blocked = 1;
-        g->serving--;
+    if (stop_counting(g, &g->seats[seat])) {
         call_while_room(g);
     }
     pthread_mutex_unlock(&g->lock);
@@ -178,9 +188,7 @@ ev_gate_check(ev_gate_t *g, uint64_t now, int *released)
             if (s->serving_since != 0 && !s->blocked
                 && served >= EV_GATE_CHECK_MS
                 && (served >= EV_GATE_LONG_MS || thread_sleeps(s->tid))) {
-                s->blocked = 1;
-                g->serving--;
-                (*released)++;
+                *released += stop_counting(g, s);
             }
         }
         call_while_room(g);
