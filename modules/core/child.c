@@ -4,6 +4,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "apr_thread_mutex.h"
+
 #include "httpd.h"
 #include "ap_mpm.h"
 #include "http_main.h"
@@ -15,16 +17,27 @@
 #include "loom/log.h"
 
 
+/* In a threaded child, threads create and destroy subpools of pchild
+ * concurrently: apr_thread_exit() destroys the thread's own pool, and
+ * modules (mod_http2, mod_proxy) make pools of their own from their
+ * threads. A pool's list of subpools and its allocator's free lists are
+ * guarded only by the allocator's mutex, when it has one; without it, two
+ * threads leaving at once corrupted them and the child crashed on exit. */
 static void
 make_pool(loom_child_t *ch)
 {
     apr_allocator_t *allocator;
+    apr_thread_mutex_t *mutex;
 
     apr_allocator_create(&allocator);
     apr_allocator_max_free_set(allocator, ap_max_mem_free);
     apr_pool_create_ex(&ch->pchild, ch->st->pconf, NULL, allocator);
     apr_allocator_owner_set(allocator, ch->pchild);
     apr_pool_tag(ch->pchild, "pchild");
+    if (ch->st->ops->model != LOOM_MODEL_PREFORK) {
+        apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, ch->pchild);
+        apr_allocator_mutex_set(allocator, mutex);
+    }
 }
 
 
