@@ -12,6 +12,7 @@
 #    closes idle keep-alive connections of old children, which races);
 #  - the error log never says "scoreboard is full" (nor, Loom, LOOM0405
 #    "reached MaxRequestWorkers"): old children leave their slots in time;
+#  - no child crashed (error log), on its way out or otherwise;
 #  - once the load stops, every child of an old generation exits within
 #    10 s, and the instance is the parent and its current children only;
 #  - the parent holds as many descriptors as before the restarts (nothing
@@ -25,6 +26,7 @@ use Loom::Server;
 use Loom::Fault qw(wrk_start wrk_stop running_kids fds ipc_snapshot
                    status_auto_bounded log_lines);
 use Loom::Load qw(request_loop);
+use Loom::Hostile qw(crash_lines);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my (undef, $so) = Loom::Server::mpm_module($mpm);
@@ -46,7 +48,7 @@ my $conf = ($threaded
 my $s = Loom::Server->new(modules => ['status'], conf => $conf, loglevel => 'info')->start;
 my $parent = $s->pid;
 
-plan tests => 9;
+plan tests => 10;
 
 sub generation { my $a = status_auto_bounded($s, 3) or return -1;
                  return $a->{ParentServerMPMGeneration} // -1 }
@@ -96,6 +98,8 @@ SKIP: {
 }
 my @full = log_lines($s, qr/scoreboard is full|LOOM0405/i);
 ok !@full, 'the scoreboard never ran full' or diag join("\n", @full[0 .. ($#full > 4 ? 4 : $#full)]);
+my @crashes = crash_lines($s);
+ok !@crashes, 'no child crashed (error log)' or diag join("\n", @crashes[0 .. ($#crashes > 4 ? 4 : $#crashes)]);
 
 # Old generations leave.
 my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @last_gen_kids }, 10);
