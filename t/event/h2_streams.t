@@ -71,7 +71,9 @@ for my $proto ('h2c', 'h2') {
         && $c->{ConnsAsyncClosing} == 0 && $c->{BusyWorkers} == 1 }, 3);
     figures($kind, "$proto, after h2load: " . fmt_counts($after));
     local our $TODO = $stale_todo;
-    ok $zero, "$proto: afterwards no stale connection in mod_status, no busy thread";
+    ok $zero, "$proto: afterwards no stale connection in mod_status, no busy thread"
+        or diag "$proto, 3 s after h2load: " . fmt_counts($after)
+              . " Scoreboard: " . (($after // {})->{Scoreboard} // "?");
 }
 
 # An idle h2c connection: the preface, SETTINGS both ways, then nothing.
@@ -131,7 +133,8 @@ my ($gone, $zero) = wait_counts($s, sub {
 figures($kind, 'idle h2c connection closed: ' . fmt_counts($gone));
 {
     local our $TODO = $stale_todo;
-    ok $zero, 'once it is closed: nothing left in mod_status';
+    ok $zero, 'once it is closed: nothing left in mod_status'
+        or diag 'idle h2c connection closed: ' . fmt_counts($gone);
 }
 unlike $s->errlog, qr/segfault|Segmentation|exit signal|AH00052/, 'no child crashed';
 $s->stop;
