@@ -56,7 +56,7 @@ my %now = map { $_ => 1 } running_kids($s);
 delete @old{keys %now};
 ok $s->wait_until(sub { !grep { Loom::Server::running($_) } keys %old }, 10),
    'every child of an old generation exited within 10 s ('
-   . scalar(keys %old) . ' of 64 threads each)';
+   . scalar(keys %old) . ' children of 64 threads each)';
 my @crashes = crash_lines($s);
 is_deeply \@crashes, [], 'no child crashed (error log)';
 my $lr = request_loop(port => $s->port, seconds => 0.5);
