@@ -15,7 +15,6 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Fault qw(running_kids status_auto_bounded);
-use Loom::Hostile qw(crash_lines);
 use Loom::Load qw(request_loop);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
@@ -57,7 +56,7 @@ delete @old{keys %now};
 ok $s->wait_until(sub { !grep { Loom::Server::running($_) } keys %old }, 10),
    'every child of an old generation exited within 10 s ('
    . scalar(keys %old) . ' children of 64 threads each)';
-my @crashes = crash_lines($s);
+my @crashes = $s->crashes;
 is_deeply \@crashes, [], 'no child crashed (error log)';
 my $lr = request_loop(port => $s->port, seconds => 0.5);
 ok $lr->{ok} > 0 && $lr->{failed} == 0, "serving after the restarts ($lr->{ok} requests)";

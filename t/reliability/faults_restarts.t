@@ -26,7 +26,6 @@ use Loom::Server;
 use Loom::Fault qw(wrk_start wrk_stop running_kids fds ipc_snapshot
                    status_auto_bounded log_lines);
 use Loom::Load qw(request_loop);
-use Loom::Hostile qw(crash_lines);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 my (undef, $so) = Loom::Server::mpm_module($mpm);
@@ -98,7 +97,7 @@ SKIP: {
 }
 my @full = log_lines($s, qr/scoreboard is full|LOOM0405/i);
 ok !@full, 'the scoreboard never ran full' or diag join("\n", @full[0 .. ($#full > 4 ? 4 : $#full)]);
-my @crashes = crash_lines($s);
+my @crashes = $s->crashes;
 ok !@crashes, 'no child crashed (error log)' or diag join("\n", @crashes[0 .. ($#crashes > 4 ? 4 : $#crashes)]);
 
 # Old generations leave.

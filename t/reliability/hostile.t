@@ -45,7 +45,7 @@ use Test::More;
 use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Hostile qw(sizing snapshot settle leaks crash_lines rst half_close
+use Loom::Hostile qw(sizing snapshot settle leaks rst half_close
                      raw_connect good_bg good_stop read_all parse_responses
                      status_code say_fig cpu_ticks);
 
@@ -342,5 +342,5 @@ say_fig($mpm, 'after: ' . join(', ', map {
 my @leaks = leaks($base, $after, $FD_TOL);
 is scalar(@leaks), 0, "no process holds more descriptors or threads than at the start (+$FD_TOL fd)"
     or diag join "\n", @leaks;
-is_deeply [crash_lines($s)], [], 'no child crashed (error log)';
+is_deeply [$s->crashes], [], 'no child crashed (error log)';
 ok Loom::Server::running($parent) && ($s->pid // 0) == $parent, 'the parent is alive, the same process';

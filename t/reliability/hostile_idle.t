@@ -29,7 +29,7 @@ use Test::More;
 use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Hostile qw(sizing settle leaks crash_lines nb_connect good_clients
+use Loom::Hostile qw(sizing settle leaks nb_connect good_clients
                      ensure_nofile say_fig cpu_ticks snapshot);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
@@ -140,5 +140,5 @@ my $c0 = cpu_ticks($s->all_pids);
 sleep 1;
 my $cpu = cpu_ticks($s->all_pids) - $c0;
 cmp_ok $cpu, '<=', 10, "the server is idle again: $cpu clock ticks of CPU in 1 s (at most 10)";
-is_deeply [crash_lines($s)], [], 'no child crashed (error log)';
+is_deeply [$s->crashes], [], 'no child crashed (error log)';
 ok Loom::Server::running($parent) && ($s->pid // 0) == $parent, 'the parent is alive, the same process';

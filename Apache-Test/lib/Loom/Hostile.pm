@@ -13,7 +13,7 @@ use Socket qw(SOL_SOCKET SO_LINGER SO_RCVBUF IPPROTO_TCP TCP_NODELAY
 use POSIX qw(EINPROGRESS);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(sizing snapshot settle leaks crash_lines rst
+our @EXPORT_OK = qw(sizing snapshot settle leaks rst
                     half_close raw_connect nb_connect good_clients
                     parse_responses read_all cpu_ticks ensure_nofile
                     status_code say_fig good_bg good_stop);
@@ -31,9 +31,6 @@ the set of processes and their counts, and returns the last one.
 C<leaks($before, $after, $fd_tol)> returns one line per process whose
 counts grew: a surviving process against its own baseline, a new child
 against the largest baseline of any child.
-
-C<crash_lines($server)>: the error-log lines that report a crashed child
-(stock AH00052, Loom LOOM0401/LOOM0403, any "signal" line, "Segmentation").
 
 C<raw_connect($port, rcvbuf => $bytes)> a blocking connection (receive
 buffer set before connecting, if given); C<nb_connect($port)> a
@@ -138,11 +135,6 @@ sub leaks ($before, $after, $fd_tol = 0) {
             if $a->{threads} > $thr;
     }
     return @bad;
-}
-
-sub crash_lines ($s) {
-    return grep { /AH00052|LOOM040[13]|\bsignal\b|Segmentation/i }
-           split /\n/, $s->errlog;
 }
 
 sub raw_connect ($port, %o) {

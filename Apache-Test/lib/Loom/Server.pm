@@ -24,7 +24,7 @@ sub modules_dir { $ENV{LOOM_MODULES_DIR} || top() . '/modules' }
 
 C<< Loom::Server->new(mpm => $ENV{LOOM_MPM}, modules => [...], conf => "...") >>
 then C<start>, C<port>, C<url>, C<pid>, C<child_pids>, C<errlog>,
-C<signal>, C<status_auto>, C<wait_until>, C<stop>; and the functions
+C<crashes> (the error-log lines that report a crashed child), C<signal>, C<status_auto>, C<wait_until>, C<stop>; and the functions
 C<config_test> and C<mpm_module>.
 
 =cut
@@ -195,6 +195,14 @@ sub errlog ($self) {
     open my $fh, '<', "$self->{dir}/logs/error_log" or return '';
     local $/;
     return <$fh>;
+}
+
+# The error-log lines that report a crashed child, whatever the signal:
+# Loom's LOOM0401 (died on a signal) and LOOM0403 (crashing in a loop),
+# stock's AH00052, and any other line naming a signal or a segfault.
+sub crashes ($self) {
+    return grep { /AH00052|LOOM040[13]|\bsignal\b|Segmentation|segfault/i }
+           split /\n/, $self->errlog;
 }
 
 my %SIG_OF = (graceful => 'USR1', restart => 'HUP', stop => 'TERM',
