@@ -25,7 +25,7 @@ typedef struct loom_listeners {
     int                   held;         /* the model holds accepting off */
     apr_time_t            paused_until; /* 0: not paused for lack of fds */
     int                   emfile_logged;
-    int                   next_try;     /* loom_listen_take starts here */
+    int                   next_try;     /* the listener tried first */
 } loom_listeners_t;
 
 /* open_logs: binds every Listen, splits them into buckets (kept across
@@ -55,12 +55,6 @@ void loom_listen_rearm(loom_listeners_t *l, loom_watch_t *w);
  * child. */
 int loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans,
                        apr_socket_t **csd);
-
-/* Tries each listener once, without waiting (round robin, so that a busy
- * listener cannot starve the others). Same results as loom_listen_accept;
- * -EAGAIN also while accepting is held or paused. */
-int loom_listen_take(loom_listeners_t *l, apr_pool_t *ptrans,
-                     apr_socket_t **csd);
 
 /* How long accepting pauses after the process ran out of descriptors. */
 #define LOOM_LISTEN_PAUSE_MS 250

@@ -192,8 +192,10 @@ loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans, apr_socket_t **csd)
 }
 
 
-int
-loom_listen_take(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
+/* Tries each listener once, without waiting, round robin. Same results
+ * as loom_listen_accept; -EAGAIN also while accepting is held or paused. */
+static int
+take(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
 {
     int i;
 
@@ -214,7 +216,7 @@ loom_listen_take(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
 }
 
 
-/* The poller only wakes the waiter: loom_listen_take finds the ready
+/* The poller only wakes the waiter: take() finds the ready
  * listener itself. */
 static void
 on_wake(void *ctx, loom_watch_t *w, unsigned ev)
@@ -225,7 +227,7 @@ on_wake(void *ctx, loom_watch_t *w, unsigned ev)
 int
 loom_listen_next(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
 {
-    int rc = loom_listen_take(l, ptrans, csd);
+    int rc = take(l, ptrans, csd);
 
     if (rc == -EAGAIN) {
         rc = loom_poller_wait(l->poller, loom_listen_tick(l), on_wake, NULL);
@@ -238,7 +240,7 @@ loom_listen_next(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
         if (loom_signals_child_pending() == LOOM_STOP_NOW) {
             return -EAGAIN;
         }
-        rc = loom_listen_take(l, ptrans, csd);
+        rc = take(l, ptrans, csd);
     }
     if (rc == 0 || rc == -EAGAIN) {
         return rc;

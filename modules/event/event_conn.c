@@ -386,6 +386,16 @@ set_lowat(ev_conn_t *ec, int bytes)
 }
 
 
+/* Whether the connection still speaks HTTP/1.x: once mod_http2 (or
+ * another protocol) has taken it over, there is no request head to wait
+ * for, and its thread mostly waits on its own. */
+static int
+speaks_http1(conn_rec *c)
+{
+    return strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1) == 0;
+}
+
+
 static int
 head_complete(const char *buf, size_t n)
 {
@@ -405,7 +415,7 @@ head_step(ev_conn_t *ec)
     ssize_t n;
 
     if (ec->tls || !ec->evc->ch->st->cfg->wait_for_head
-        || (ec->started && strcmp(ap_get_protocol(ec->c), "http/1.1") != 0)) {
+        || (ec->started && !speaks_http1(ec->c))) {
         return EV_PROCESS;      /* not a head we can read: HTTP/2 frames */
     }
     n = recv(ec->watch.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
@@ -482,7 +492,7 @@ process_step(ev_thread_t *t, ev_conn_t *ec)
     }
     ec->started = 1;
     if (!c->aborted) {
-        if (strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1) != 0) {
+        if (!speaks_http1(c)) {
             ev_gate_step_aside(&ec->evc->gate, t->id);
         }
         ec->cs.state = CONN_STATE_PROCESSING;
