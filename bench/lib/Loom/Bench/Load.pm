@@ -67,7 +67,9 @@ sub h2load (%a) {
     my $o = $r->{out};
     if ($o =~ /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/) {
         my ($done, $failed, $errored, $timeout) = ($3, $5, $6, $7);
-        $m{requests} = $done;
+        # Answered requests only, as wrk counts them: a stream that ended in
+        # an error or a timeout is "done" to h2load but got no response.
+        $m{requests} = $done - $errored - $timeout;
         $m{err_read} = $errored;
         $m{err_timeout} = $timeout;
         $m{non2xx} = $1 + $2 if $o =~ /status codes: \d+ 2xx, \d+ 3xx, (\d+) 4xx, (\d+) 5xx/;
