@@ -8,7 +8,7 @@ use v5.36;
 use Carp qw(croak);
 use Exporter 'import';
 
-our @EXPORT_OK = qw(self_signed https_conf tls_modules);
+our @EXPORT_OK = qw(self_signed https_conf tls_modules client_hello);
 
 =head1 Loom::TLS
 
@@ -19,6 +19,14 @@ two days) and returns (cert, key) paths; it dies if openssl fails.
 C<https_conf(port => $p, cert => $c, key => $k, extra => "...")> returns a
 C<Listen 127.0.0.1:$p https> line and a matching C<< <VirtualHost> >> with
 C<SSLEngine on>, plus C<extra> inside the virtual host.
+
+C<client_hello()> returns the bytes of a real TLS ClientHello record (from
+IO::Socket::SSL, caught on a loopback socket of its own), for a client
+that is to stall in the middle of a handshake: sent on a plain socket, it
+starts a handshake the server then waits on, and nothing on the client
+side can go on with it. (A TLS client stalled by not calling it again
+still finishes the handshake when the server's answer arrives while its
+first call is running.)
 
 C<tls_modules()> is the list to add to Loom::Server's C<modules>:
 socache_shmcb (for the session cache the config sets) and ssl.
@@ -40,6 +48,30 @@ sub self_signed ($dir) {
     croak "openssl req failed: $out" if $? != 0 || !-s $cert || !-s $key;
     chmod 0644, $cert, $key;   # the test's own throwaway key
     return ($cert, $key);
+}
+
+sub client_hello () {
+    require IO::Socket::INET;
+    require IO::Socket::SSL;
+    my $l = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0) or croak "listen: $!";
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $l->sockport) or croak "connect: $!";
+    my $a = $l->accept or croak "accept: $!";
+    IO::Socket::SSL->start_SSL($c, SSL_startHandshake => 0,
+        SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
+        SSL_alpn_protocols => ['http/1.1']) or croak "start_SSL failed";
+    $c->blocking(0);
+    $c->connect_SSL;          # sends the ClientHello; nobody answers
+    my $hello = '';
+    local $SIG{ALRM} = sub { croak 'no ClientHello within 5 s' };
+    alarm 5;
+    while (length($hello) < 5
+           || length($hello) < 5 + unpack('n', substr($hello, 3, 2))) {
+        sysread($a, $hello, 16384, length $hello) or croak "read: $!";
+    }
+    alarm 0;
+    return $hello;
 }
 
 sub https_conf (%a) {
