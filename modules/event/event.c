@@ -37,6 +37,7 @@
 #include "loom/tags.h"
 #include "loom/threads.h"
 #include "event.h"
+#include "event_headtime.h"
 
 #define DRAIN_KEEPALIVE_MS 2000
 
@@ -566,9 +567,19 @@ event_idle_workers(int slot)
 }
 
 
+static int
+event_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                  server_rec *s)
+{
+    ev_headtime_setup(pconf, s);
+    return OK;
+}
+
+
 static void
 event_own_hooks(apr_pool_t *p)
 {
+    ap_hook_post_config(event_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_connection(event_pre_connection, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);
     ap_hook_mpm_register_timed_callback(event_timed_callback, NULL, NULL,

@@ -54,7 +54,8 @@ typedef struct ev_conn {
     int                 hooks_out;  /* suspend_connection ran, resume due */
     int                 lowat;      /* SO_RCVLOWAT now (1: the default) */
     int                 head_peeked; /* bytes of the head seen so far */
-    uint64_t            head_due;   /* when the head wait ends (0: unset) */
+    uint64_t            head_since; /* when the head wait began */
+    uint64_t            head_due;   /* when Timeout ends it (0: not waiting) */
     uint64_t            linger_due;
     long                id;
     ev_child_t         *evc;

@@ -17,9 +17,11 @@
 #include "scoreboard.h"
 #include "util_filter.h"
 
+#include "loom/log.h"
 #include "loom/sb.h"
 #include "loom/tags.h"
 #include "event.h"
+#include "event_headtime.h"
 
 #define HEAD_PEEK        8192   /* bytes of a request head we wait for */
 #define LINGER_MS        30000  /* lingering close, normal */
@@ -212,6 +214,19 @@ arm_in(ev_child_t *evc, ev_conn_t *ec, uint64_t ms, uint64_t now)
 }
 
 
+/* When a head still waiting without a thread has had its time: Timeout
+ * from the start of the wait, or mod_reqtimeout's header stage if that
+ * ends first (event_headtime.h). */
+static uint64_t
+head_deadline(const ev_conn_t *ec)
+{
+    uint64_t stage = ev_headtime_due(ev_headtime_of(ec->c->base_server),
+                                     ec->head_since, ec->head_peeked);
+
+    return stage < ec->head_due ? stage : ec->head_due;
+}
+
+
 /* Under the lock: the deadline of parked state `s`. */
 static void
 arm_for_state(ev_child_t *evc, ev_conn_t *ec, uint64_t now)
@@ -232,9 +247,10 @@ arm_for_state(ev_child_t *evc, ev_conn_t *ec, uint64_t now)
         /* Timeout bounds the whole head, set when its wait begins: per
          * byte, a client trickling one a second would hold on for ever. */
         if (ec->head_due == 0) {
+            ec->head_since = now;
             ec->head_due = now + ms_of(s->timeout);
         }
-        loom_timerq_start_at(&evc->timers, &ec->timer, ec->head_due);
+        loom_timerq_start_at(&evc->timers, &ec->timer, head_deadline(ec));
         break;
     case EV_WRITE:
     case EV_WAITIO:
@@ -675,6 +691,12 @@ ev_conn_ready(ev_thread_t *t, ev_conn_t *ec, unsigned ev)
     if (expired) {
         /* Timed out: a keep-alive or head wait just ends; a stalled write
          * or a lingering close ends too, the socket is already shut. */
+        if (ec->state == EV_HEAD && head_deadline(ec) < ec->head_due) {
+            ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, ec->c, LOOMNO(1204)
+                          "request head not complete after %d s "
+                          "(RequestReadTimeout header), closing",
+                          (int) ((head_deadline(ec) - ec->head_since) / 1000));
+        }
         ec->state = EV_CLOSED;
     }
     run(t, ec);

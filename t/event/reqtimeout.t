@@ -4,15 +4,18 @@
 #  - a TLS client that stalls after its ClientHello is closed after 2 s
 #    (the handshake runs on a thread, as stock's, so the stage applies);
 #  - a POST whose body stalls gets 408 after 2 s;
-#  - a request head that stalls halfway: with LoomWaitForHead Off, 408
-#    after 2 s, as stock. With LoomWaitForHead On (the default) it waits
-#    without a thread, so mod_reqtimeout, which times reads on a thread,
-#    has nothing to time: the wait ends at Timeout (5 s) and the
-#    connection is closed without a response, as a keep-alive wait ends.
-# Stock event runs the same cases; it has no LoomWaitForHead, and its
-# stalled head gets the 408 after 2 s like Loom's with the wait Off.
+#  - a request head that stalls halfway ends after the header stage's
+#    time: 2 s on the main server, 3 s on a virtual host that sets
+#    header=3, and 3 s on one that sets header=1-3,MinRate=10 (its 44
+#    bytes extend the 1 s past the 3 s cap). With LoomWaitForHead Off,
+#    and for stock, mod_reqtimeout times the read on a thread and answers
+#    408. With LoomWaitForHead On (the default) the head waits without a
+#    thread, so Loom applies the same stage from the configuration
+#    (event_headtime.c), closes without a response and says so in a
+#    LOOM1204 line.
 use v5.36;
 use Test::More;
+use IO::Select;
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time);
 use Loom::Server;
@@ -28,17 +31,26 @@ my $tlsdir = tempdir('loom-reqto-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 chmod 0755, $tlsdir;
 my ($cert, $key) = self_signed($tlsdir);
 
+# A server with a TLS port and two plain virtual hosts of their own.
 sub server ($extra) {
-    my $tls_port = Loom::Server::free_port();
+    my @p = map { Loom::Server::free_port() } 1 .. 3;
     my $s = Loom::Server->new(modules => [tls_modules(), 'reqtimeout'],
-        conf => <<"CONF" . https_conf(port => $tls_port, cert => $cert, key => $key));
+        conf => <<"CONF" . https_conf(port => $p[0], cert => $cert, key => $key));
 Timeout $TIMEOUT
 RequestReadTimeout handshake=$STAGE header=$STAGE body=$STAGE
 LogLevel info
 $extra
+Listen 127.0.0.1:$p[1]
+<VirtualHost 127.0.0.1:$p[1]>
+    RequestReadTimeout header=3
+</VirtualHost>
+Listen 127.0.0.1:$p[2]
+<VirtualHost 127.0.0.1:$p[2]>
+    RequestReadTimeout header=1-3,MinRate=10
+</VirtualHost>
 CONF
     $s->start;
-    return ($s, $tls_port);
+    return ($s, @p);
 }
 
 # Sends `$what`, then waits (up to 10 s) for the server to answer or
@@ -49,6 +61,25 @@ sub stall ($port, $what) {
     my $t0 = time;
     my ($data) = read_all($c, 10);
     return (time - $t0, status_code($data));
+}
+
+# The same for several ports at once: a list of [seconds, status].
+sub stall_all ($what, @ports) {
+    my @c = map { raw_connect($_) } @ports;
+    print $_ $what for @c;
+    my $t0 = time;
+    my @end = map { [undef, ''] } @c;
+    my $sel = IO::Select->new(@c);
+    while ($sel->count && time - $t0 < 10) {
+        for my $r ($sel->can_read(0.1)) {
+            my ($i) = grep { $c[$_] == $r } 0 .. $#c;
+            my $n = sysread($r, my $buf, 65536);
+            if ($n) { $end[$i][1] .= $buf; next }
+            $end[$i][0] = time - $t0;
+            $sel->remove($r);
+        }
+    }
+    return map { [$_->[0] // 99, status_code($_->[1])] } @end;
 }
 
 my $HELLO = client_hello();
@@ -68,14 +99,14 @@ my $POST = "POST /index.html HTTP/1.1\r\nHost: localhost\r\n"
 
 sub near ($t, $want) { $t > $want - 0.5 && $t < $want + 1.5 }
 
-plan tests => $kind eq 'loom' ? 10 : 5;
+plan tests => $kind eq 'loom' ? 16 : 7;
 
 my @cases = $kind eq 'loom'
     ? (['LoomWaitForHead On', ''], ['LoomWaitForHead Off', 'LoomWaitForHead Off'])
     : (['stock event', '']);
 for my $case (@cases) {
     my ($name, $extra) = @$case;
-    my ($s, $tls_port) = server($extra);
+    my ($s, $tls_port, @vhost) = server($extra);
     my $waits = $kind eq 'loom' && $extra eq '';
 
     my $t = stall_tls($tls_port);
@@ -87,24 +118,29 @@ for my $case (@cases) {
         sprintf "$name: a stalled request body gets 408 after ${STAGE} s (%s after %.1f s)",
                 $code // 'nothing', $tb;
 
-    my ($th, $hcode) = stall($s->port, $HEAD);
-    figures($kind, sprintf '%s: a stalled head ended after %.1f s with %s',
-            $name, $th, $hcode // 'no response');
-    if ($waits) {
-        ok near($th, $TIMEOUT) && !defined $hcode,
-            sprintf "$name: a stalled head waits without a thread until Timeout "
-                  . "(${TIMEOUT} s) and is closed (%s after %.1f s)", $hcode // 'nothing', $th;
-    } else {
-        ok near($th, $STAGE) && ($hcode // 0) == 408,
-            sprintf "$name: a stalled head gets 408 after ${STAGE} s (%s after %.1f s)",
-                    $hcode // 'nothing', $th;
+    my @heads = stall_all($HEAD, $s->port, @vhost);
+    my @want = ([$STAGE, 'header=2'], [3, 'header=3 in its virtual host'],
+                [3, 'header=1-3,MinRate=10 in its virtual host']);
+    for my $i (0 .. 2) {
+        my ($secs, $hcode) = @{ $heads[$i] };
+        my ($due, $why) = @{ $want[$i] };
+        my $answer = $waits ? 'closed without a response' : '408';
+        ok near($secs, $due) && ($waits ? !defined $hcode : ($hcode // 0) == 408),
+            sprintf "$name: a stalled head, $why: $answer after $due s (%s after %.1f s)",
+                    $hcode // 'nothing', $secs;
     }
 
-    my @stages = $s->errlog =~ /AH01382: Request (\w+) read timeout/g;
+    my $log = $s->errlog;
+    my @stages = $log =~ /AH01382: Request (\w+) read timeout/g;
     my %seen = map { $_ => 1 } @stages;
     is_deeply [sort keys %seen],
               [sort 'handshake', 'body', $waits ? () : 'header'],
-        "$name: mod_reqtimeout logged the stages that timed out (@stages)";
+        "$name: mod_reqtimeout logged the stages that timed out on a thread (@stages)";
+    if ($kind eq 'loom') {
+        my @loom = $log =~ /LOOM1204: request head not complete after (\d+) s/g;
+        is_deeply [sort @loom], $waits ? [2, 3, 3] : [],
+            "$name: Loom logged the heads it closed itself (@loom)";
+    }
     is_deeply [$s->crashes], [], "$name: no child crashed";
     $s->stop;
 }

@@ -1,0 +1,210 @@
+/* Each server's time for a request head (see event_headtime.h). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "util_cfgtree.h"
+#include "apr_strings.h"
+
+#include "event_headtime.h"
+
+extern module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
+
+/* mod_reqtimeout's header stage when it is loaded and nothing sets it:
+ * 20 s, extended by 1 s per 500 bytes received, up to 40 s. */
+static const ev_headtime_t reqtimeout_default = { 20, 40, 500 };
+static const ev_headtime_t no_limit = { 0, 0, 0 };
+
+
+/* A whole non-negative number ending at `end` (or at the string's end). */
+static int
+whole(const char *s, const char *end, int *out)
+{
+    char *stop;
+    long v;
+
+    if (end == NULL) {
+        end = s + strlen(s);
+    }
+    v = strtol(s, &stop, 10);
+    if (stop == s || stop != end || v < 0 || v > 86400 * 365) {
+        return 0;
+    }
+    *out = (int) v;
+    return 1;
+}
+
+
+/* One "header=..." value: "T", or "T-M" or "T" followed by ",MinRate=R".
+ * mod_reqtimeout refused anything else when the configuration was read. */
+static int
+parse_value(const char *v, ev_headtime_t *h)
+{
+    const char *rate = strcasestr(v, ",minrate=");
+    const char *dash = strchr(v, '-');
+    ev_headtime_t got = { 0, 0, 0 };
+
+    if (rate != NULL) {
+        if (!whole(rate + strlen(",minrate="), NULL, &got.min_rate)) {
+            return 0;
+        }
+        if (dash != NULL && dash < rate) {
+            if (!whole(dash + 1, rate, &got.max_s)) {
+                return 0;
+            }
+        }
+        else {
+            dash = rate;
+        }
+        if (!whole(v, dash, &got.first_s)) {
+            return 0;
+        }
+    }
+    else if (!whole(v, NULL, &got.first_s)) {
+        return 0;
+    }
+    *h = got;
+    return 1;
+}
+
+
+int
+ev_headtime_parse(const char *args, ev_headtime_t *h)
+{
+    char word[256];
+    int found = 0;
+
+    while (*args) {
+        size_t n = strcspn(args, " \t");
+
+        if (n > 0 && n < sizeof(word)) {
+            memcpy(word, args, n);
+            word[n] = '\0';
+            if (strncasecmp(word, "header=", 7) == 0
+                && parse_value(word + 7, h)) {
+                found = 1;         /* the last one counts, as for the module */
+            }
+        }
+        args += n;
+        args += strspn(args, " \t");
+    }
+    return found;
+}
+
+
+/* The server a node of the configuration tree configures: the one whose
+ * <VirtualHost> encloses it, or the main server. */
+static server_rec *
+server_of(const ap_directive_t *d, server_rec *main_server)
+{
+    server_rec *s;
+
+    for (; d != NULL; d = d->parent) {
+        if (strcasecmp(d->directive, "<VirtualHost") != 0) {
+            continue;
+        }
+        for (s = main_server->next; s != NULL; s = s->next) {
+            if (s->defn_name != NULL && d->filename != NULL
+                && strcmp(s->defn_name, d->filename) == 0
+                && s->defn_line_number == (unsigned) d->line_num) {
+                return s;
+            }
+        }
+        return NULL;          /* not a server we know: leave it alone */
+    }
+    return main_server;
+}
+
+
+static ev_headtime_t *
+own_of(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &mpm_loom_event_module);
+}
+
+
+static void
+read_tree(const ap_directive_t *d, apr_pool_t *p, server_rec *main_server)
+{
+    for (; d != NULL; d = d->next) {
+        if (strcasecmp(d->directive, "RequestReadTimeout") == 0
+            && d->args != NULL) {
+            ev_headtime_t h;
+            server_rec *s = server_of(d, main_server);
+
+            if (s != NULL && ev_headtime_parse(d->args, &h)) {
+                ev_headtime_t *own = own_of(s);
+
+                if (own == NULL) {
+                    own = apr_palloc(p, sizeof(*own));
+                    ap_set_module_config(s->module_config,
+                                         &mpm_loom_event_module, own);
+                }
+                *own = h;
+            }
+        }
+        read_tree(d->first_child, p, main_server);
+    }
+}
+
+
+void
+ev_headtime_setup(apr_pool_t *pconf, server_rec *main_server)
+{
+    const ev_headtime_t *base;
+    server_rec *s;
+
+    /* The slots may still hold the previous generation's values. */
+    for (s = main_server; s != NULL; s = s->next) {
+        ap_set_module_config(s->module_config, &mpm_loom_event_module, NULL);
+    }
+    if (ap_find_linked_module("mod_reqtimeout.c") == NULL) {
+        return;
+    }
+    read_tree(ap_conftree, pconf, main_server);
+    /* A virtual host that sets nothing has the main server's stage. */
+    base = own_of(main_server);
+    if (base == NULL) {
+        ap_set_module_config(main_server->module_config,
+                             &mpm_loom_event_module,
+                             (void *) &reqtimeout_default);
+        base = &reqtimeout_default;
+    }
+    for (s = main_server->next; s != NULL; s = s->next) {
+        if (own_of(s) == NULL) {
+            ap_set_module_config(s->module_config, &mpm_loom_event_module,
+                                 (void *) base);
+        }
+    }
+}
+
+
+const ev_headtime_t *
+ev_headtime_of(server_rec *s)
+{
+    const ev_headtime_t *h = own_of(s);
+
+    return h != NULL ? h : &no_limit;
+}
+
+
+uint64_t
+ev_headtime_due(const ev_headtime_t *h, uint64_t since_ms, int bytes)
+{
+    uint64_t ms;
+
+    if (h->first_s <= 0) {
+        return UINT64_MAX;
+    }
+    ms = (uint64_t) h->first_s * 1000;
+    if (h->min_rate > 0 && bytes > 0) {
+        ms += (uint64_t) bytes * 1000 / (uint64_t) h->min_rate;
+        if (h->max_s > 0 && ms > (uint64_t) h->max_s * 1000) {
+            ms = (uint64_t) h->max_s * 1000;
+        }
+    }
+    return since_ms + ms;
+}

@@ -1,0 +1,149 @@
+/* A request head's time from mod_reqtimeout's header stage
+ * (modules/event/event_headtime.c): reading RequestReadTimeout's
+ * arguments, the deadline with the MinRate extension, and which server
+ * each line of a configuration tree sets. */
+#include "unit.h"
+#include "../../modules/event/event_headtime.c"
+
+/* What the file needs from httpd, for a tree built here. */
+module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
+ap_directive_t *ap_conftree;
+static int reqtimeout_loaded = 1;
+static module reqtimeout_stub;
+
+module *
+ap_find_linked_module(const char *name)
+{
+    return reqtimeout_loaded && strcmp(name, "mod_reqtimeout.c") == 0
+           ? &reqtimeout_stub : NULL;
+}
+
+static ev_headtime_t
+parsed(const char *args, int *found)
+{
+    ev_headtime_t h = { -1, -1, -1 };
+
+    *found = ev_headtime_parse(args, &h);
+    return h;
+}
+
+UNIT_TEST(the_header_stage_is_read_in_each_form)
+{
+    int found;
+    ev_headtime_t h;
+
+    h = parsed("header=20-40,MinRate=500", &found);
+    UNIT_EQ(found, 1);
+    UNIT_EQ(h.first_s, 20);
+    UNIT_EQ(h.max_s, 40);
+    UNIT_EQ(h.min_rate, 500);
+    h = parsed("HEADER=5", &found);
+    UNIT_EQ(found, 1);
+    UNIT_EQ(h.first_s, 5);
+    UNIT_EQ(h.max_s, 0);
+    UNIT_EQ(h.min_rate, 0);
+    h = parsed("handshake=2 header=3,minrate=10 body=4", &found);
+    UNIT_EQ(found, 1);
+    UNIT_EQ(h.first_s, 3);
+    UNIT_EQ(h.max_s, 0);
+    UNIT_EQ(h.min_rate, 10);
+    h = parsed("header=0", &found);      /* switched off */
+    UNIT_EQ(found, 1);
+    UNIT_EQ(h.first_s, 0);
+}
+
+UNIT_TEST(other_stages_and_junk_set_nothing_and_the_last_line_counts)
+{
+    int found;
+    ev_headtime_t h;
+
+    h = parsed("body=10,MinRate=500 handshake=5", &found);
+    UNIT_EQ(found, 0);
+    UNIT_EQ(h.first_s, -1);              /* untouched */
+    h = parsed("header=abc", &found);
+    UNIT_EQ(found, 0);
+    h = parsed("header=2 header=7", &found);
+    UNIT_EQ(found, 1);
+    UNIT_EQ(h.first_s, 7);
+}
+
+UNIT_TEST(received_bytes_extend_the_time_up_to_its_cap)
+{
+    ev_headtime_t deflt = { 20, 40, 500 }, fixed = { 5, 0, 0 }, off = { 0, 0, 0 };
+
+    UNIT_EQ(ev_headtime_due(&deflt, 1000, 0), 21000);
+    UNIT_EQ(ev_headtime_due(&deflt, 1000, 5000), 31000);   /* +10 s */
+    UNIT_EQ(ev_headtime_due(&deflt, 1000, 20000), 41000);  /* capped */
+    UNIT_EQ(ev_headtime_due(&fixed, 1000, 100000), 6000);  /* no rate */
+    UNIT_TRUE(ev_headtime_due(&off, 1000, 0) == UINT64_MAX);
+}
+
+/* A node of a configuration tree. */
+static ap_directive_t *
+node(const char *directive, const char *args, ap_directive_t *parent,
+     const char *file, int line)
+{
+    ap_directive_t *d = calloc(1, sizeof(*d));
+
+    d->directive = directive;
+    d->args = args;
+    d->parent = parent;
+    d->filename = file;
+    d->line_num = line;
+    return d;
+}
+
+static server_rec *
+server(const char *file, unsigned line, server_rec *next)
+{
+    server_rec *s = calloc(1, sizeof(*s));
+
+    s->module_config = calloc(1, sizeof(void *));
+    s->defn_name = file;
+    s->defn_line_number = line;
+    s->next = next;
+    return s;
+}
+
+UNIT_TEST(each_line_sets_its_own_server_and_the_rest_inherit)
+{
+    /* main: header=8; vhost at a.conf:10 sets header=3; vhost at
+     * a.conf:20 sets only the body stage and so has the main server's. */
+    server_rec *v2 = server("a.conf", 20, NULL);
+    server_rec *v1 = server("a.conf", 10, v2);
+    server_rec *main_server = server(NULL, 0, v1);
+    ap_directive_t *top = node("RequestReadTimeout", "header=8 body=4", NULL, "a.conf", 1);
+    ap_directive_t *vh1 = node("<VirtualHost", "127.0.0.1:81>", NULL, "a.conf", 10);
+    ap_directive_t *vh2 = node("<VirtualHost", "127.0.0.1:82>", NULL, "a.conf", 20);
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    top->next = vh1;
+    vh1->next = vh2;
+    vh1->first_child = node("RequestReadTimeout", "header=3", vh1, "a.conf", 11);
+    vh2->first_child = node("RequestReadTimeout", "body=9", vh2, "a.conf", 21);
+    ap_conftree = top;
+
+    ev_headtime_setup(p, main_server);
+    UNIT_EQ(ev_headtime_of(main_server)->first_s, 8);
+    UNIT_EQ(ev_headtime_of(v1)->first_s, 3);
+    UNIT_EQ(ev_headtime_of(v2)->first_s, 8);
+
+    /* Nothing set: mod_reqtimeout's own defaults, 20-40 s at 500 B/s. */
+    ap_conftree = vh2;
+    vh2->next = NULL;
+    ev_headtime_setup(p, main_server);
+    UNIT_EQ(ev_headtime_of(main_server)->first_s, 20);
+    UNIT_EQ(ev_headtime_of(v1)->max_s, 40);
+    UNIT_EQ(ev_headtime_of(v2)->min_rate, 500);
+
+    /* Without mod_reqtimeout, no server has a header stage. */
+    reqtimeout_loaded = 0;
+    ap_conftree = top;
+    ev_headtime_setup(p, main_server);
+    UNIT_EQ(ev_headtime_of(main_server)->first_s, 0);
+    UNIT_EQ(ev_headtime_of(v1)->first_s, 0);
+}
+
+
