@@ -691,7 +691,8 @@ ev_conn_ready(ev_thread_t *t, ev_conn_t *ec, unsigned ev)
     if (expired) {
         /* Timed out: a keep-alive or head wait just ends; a stalled write
          * or a lingering close ends too, the socket is already shut. */
-        if (ec->state == EV_HEAD && head_deadline(ec) < ec->head_due) {
+        if (ec->state == EV_HEAD && head_deadline(ec) < ec->head_due
+            && ev_now_ms() >= head_deadline(ec)) {
             ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, ec->c, LOOMNO(1204)
                           "request head not complete after %d s "
                           "(RequestReadTimeout header), closing",
