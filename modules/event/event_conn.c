@@ -676,6 +676,22 @@ run(ev_thread_t *t, ev_conn_t *ec)
 }
 
 
+/* A head closed by mod_reqtimeout's header stage (not by Timeout, nor by
+ * a poller that could not take it) is said so, as the module would. */
+static void
+log_head_stage_end(const ev_conn_t *ec)
+{
+    uint64_t due = head_deadline(ec);
+
+    if (due < ec->head_due && ev_now_ms() >= due) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, ec->c, LOOMNO(1204)
+                      "request head not complete after %d s "
+                      "(RequestReadTimeout header), closing",
+                      (int) ((due - ec->head_since) / 1000));
+    }
+}
+
+
 void
 ev_conn_ready(ev_thread_t *t, ev_conn_t *ec, unsigned ev)
 {
@@ -691,12 +707,8 @@ ev_conn_ready(ev_thread_t *t, ev_conn_t *ec, unsigned ev)
     if (expired) {
         /* Timed out: a keep-alive or head wait just ends; a stalled write
          * or a lingering close ends too, the socket is already shut. */
-        if (ec->state == EV_HEAD && head_deadline(ec) < ec->head_due
-            && ev_now_ms() >= head_deadline(ec)) {
-            ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, ec->c, LOOMNO(1204)
-                          "request head not complete after %d s "
-                          "(RequestReadTimeout header), closing",
-                          (int) ((head_deadline(ec) - ec->head_since) / 1000));
+        if (ec->state == EV_HEAD) {
+            log_head_stage_end(ec);
         }
         ec->state = EV_CLOSED;
     }

@@ -1,6 +1,5 @@
 /* Each server's time for a request head (see event_headtime.h). */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,6 +8,7 @@
 #include "util_cfgtree.h"
 #include "apr_strings.h"
 
+#include "loom/config.h"
 #include "event_headtime.h"
 
 extern module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
@@ -19,51 +19,37 @@ static const ev_headtime_t reqtimeout_default = { 20, 40, 500 };
 static const ev_headtime_t no_limit = { 0, 0, 0 };
 
 
-/* A whole non-negative number ending at `end` (or at the string's end). */
+/* A whole non-negative number, with the directives' own parser. */
 static int
-whole(const char *s, const char *end, int *out)
+whole(const char *s, int *out)
 {
-    char *stop;
-    long v;
-
-    if (end == NULL) {
-        end = s + strlen(s);
-    }
-    v = strtol(s, &stop, 10);
-    if (stop == s || stop != end || v < 0 || v > 86400 * 365) {
-        return 0;
-    }
-    *out = (int) v;
-    return 1;
+    return loom_cfg_parse_int(s, out) == 0 && *out >= 0;
 }
 
 
-/* One "header=..." value: "T", or "T-M" or "T" followed by ",MinRate=R".
- * mod_reqtimeout refused anything else when the configuration was read. */
+/* One "header=..." value, cut up in place: "T", or "T-M" or "T" followed
+ * by ",MinRate=R". mod_reqtimeout refused anything else when it read the
+ * configuration. */
 static int
-parse_value(const char *v, ev_headtime_t *h)
+parse_value(char *v, ev_headtime_t *h)
 {
-    const char *rate = strcasestr(v, ",minrate=");
-    const char *dash = strchr(v, '-');
     ev_headtime_t got = { 0, 0, 0 };
+    char *rate = strcasestr(v, ",minrate=");
+    char *dash;
 
     if (rate != NULL) {
-        if (!whole(rate + strlen(",minrate="), NULL, &got.min_rate)) {
+        *rate = '\0';
+        if (!whole(rate + strlen(",minrate="), &got.min_rate)) {
             return 0;
         }
-        if (dash != NULL && dash < rate) {
-            if (!whole(dash + 1, rate, &got.max_s)) {
+        if ((dash = strchr(v, '-')) != NULL) {
+            *dash = '\0';
+            if (!whole(dash + 1, &got.max_s)) {
                 return 0;
             }
         }
-        else {
-            dash = rate;
-        }
-        if (!whole(v, dash, &got.first_s)) {
-            return 0;
-        }
     }
-    else if (!whole(v, NULL, &got.first_s)) {
+    if (!whole(v, &got.first_s)) {
         return 0;
     }
     *h = got;

@@ -53,17 +53,8 @@ CONF
     return ($s, @p);
 }
 
-# Sends `$what`, then waits (up to 10 s) for the server to answer or
-# close: (seconds it took, status code or undef).
-sub stall ($port, $what) {
-    my $c = raw_connect($port);
-    print $c $what;
-    my $t0 = time;
-    my ($data) = read_all($c, 10);
-    return (time - $t0, status_code($data));
-}
-
-# The same for several ports at once: a list of [seconds, status].
+# Sends `$what` on a connection to each port, then waits (up to 10 s) for
+# the server to answer or close each: a list of [seconds, status code].
 sub stall_all ($what, @ports) {
     my @c = map { raw_connect($_) } @ports;
     print $_ $what for @c;
@@ -113,7 +104,7 @@ for my $case (@cases) {
     ok near($t, $STAGE),
         sprintf "$name: a stalled TLS handshake is closed after ${STAGE} s (%.1f s)", $t;
 
-    my ($tb, $code) = stall($s->port, $POST);
+    my ($tb, $code) = @{ (stall_all($POST, $s->port))[0] };
     ok near($tb, $STAGE) && ($code // 0) == 408,
         sprintf "$name: a stalled request body gets 408 after ${STAGE} s (%s after %.1f s)",
                 $code // 'nothing', $tb;
