@@ -381,18 +381,28 @@ event_timed_callback(apr_time_t t, ap_mpm_callback_fn_t *fn, void *baton)
 
 
 static apr_status_t
-make_conn_allocator(ev_child_t *evc, apr_pool_t *pchild)
+make_conn_parent(ev_child_t *evc, apr_pool_t *pchild)
 {
+    apr_allocator_t *allocator;
     apr_thread_mutex_t *mutex;
     apr_status_t rv;
 
-    rv = apr_allocator_create(&evc->conn_allocator);
-    if (rv == APR_SUCCESS) {
-        rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+    rv = apr_allocator_create(&allocator);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
+    apr_allocator_max_free_set(allocator, ap_max_mem_free);
+    rv = apr_pool_create_ex(&evc->pconns, pchild, NULL, allocator);
+    if (rv != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return rv;
+    }
+    apr_allocator_owner_set(allocator, evc->pconns);
+    apr_pool_tag(evc->pconns, "connections");
+    rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
+                                 evc->pconns);
     if (rv == APR_SUCCESS) {
-        apr_allocator_mutex_set(evc->conn_allocator, mutex);
-        apr_allocator_max_free_set(evc->conn_allocator, ap_max_mem_free);
+        apr_allocator_mutex_set(allocator, mutex);
     }
     return rv;
 }
@@ -429,7 +439,7 @@ prepare(ev_child_t *evc, loom_child_t *ch)
         evc->set[i].arg = t;
         ap_create_sb_handle(&t->sbh, ch->pchild, ch->slot, i);
     }
-    if (make_conn_allocator(evc, ch->pchild) != APR_SUCCESS) {
+    if (make_conn_parent(evc, ch->pchild) != APR_SUCCESS) {
         return -1;
     }
     if (ev_gate_init(&evc->gate,

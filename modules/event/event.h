@@ -102,10 +102,13 @@ struct ev_child {
     int                cb_running;  /* callbacks running on workers now */
     int                hk_exit;     /* the housekeeper leaves */
     uint64_t           hk_due;      /* when the housekeeper wakes next */
-    /* Every connection's pools draw from this one allocator (it has its
-     * own mutex): what a request frees goes back to the child, not to a
-     * free list of its connection that would sit idle with it. */
-    apr_allocator_t   *conn_allocator;
+    /* The parent of every connection's pool, a child of pchild, so that
+     * a connection pool's chain of parents ends at the process's pool as
+     * in stock (libraries find "the process" by walking up it). It owns
+     * one allocator, with its own mutex, that all connections share:
+     * what a request frees goes back to the child, not to a free list of
+     * its connection that would sit idle with it. */
+    apr_pool_t        *pconns;
     loom_list_t        free_conns;
     int                free_count;
     loom_list_t        suspended;

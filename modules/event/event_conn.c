@@ -105,9 +105,10 @@ ev_conn_new(ev_child_t *evc)
         return ec;
     }
     ec = ap_calloc(1, sizeof(*ec));
-    /* Unmanaged: no parent pool whose child list threads would race on;
-     * one thread at a time uses it, handed over through the poller. */
-    apr_pool_create_unmanaged_ex(&ec->ptrans, NULL, evc->conn_allocator);
+    /* One thread at a time uses it, handed over through the poller; the
+     * parent's list of children is guarded by the shared allocator's
+     * mutex, so records made and freed on several threads are safe. */
+    apr_pool_create_ex(&ec->ptrans, evc->pconns, NULL, NULL);
     apr_pool_tag(ec->ptrans, "transaction");
     ec->evc = evc;
     ec->lowat = 1;

@@ -23,6 +23,8 @@ sub modules_dir { $ENV{LOOM_MODULES_DIR} || top() . '/modules' }
 =head1 Loom::Server
 
 C<< Loom::Server->new(mpm => $ENV{LOOM_MPM}, modules => [...], conf => "...") >>
+(C<@DIR@> in C<conf> stands for the server's folder, which holds
+C<htdocs/> and C<logs/>)
 then C<start>, C<port>, C<url>, C<pid>, C<child_pids>, C<errlog>,
 C<crashes> (the error-log lines that report a crashed child), C<signal>, C<status_auto>, C<wait_until>, C<stop>; and the functions
 C<config_test> and C<mpm_module>.
@@ -93,6 +95,7 @@ sub _write_conf (%a) {
         "<IfModule status_module>\n<Location /server-status>\n  SetHandler server-status\n</Location>\n</IfModule>",
         $a{conf} // '', '');
     $conf =~ s/^ScriptSock .*\n//m unless grep { $_ eq 'cgid' } @{$a{modules} // []};
+    $conf =~ s/\@DIR\@/$dir/g;        # the server's own folder
     my $path = "$dir/httpd.conf";
     open my $fh, '>', $path or croak "$path: $!";
     print $fh $conf;
