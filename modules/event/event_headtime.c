@@ -5,10 +5,10 @@
 
 #include "httpd.h"
 #include "http_config.h"
-#include "util_cfgtree.h"
 #include "apr_strings.h"
 
 #include "loom/config.h"
+#include "loom/conftree.h"
 #include "event_headtime.h"
 
 extern module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
@@ -81,30 +81,6 @@ ev_headtime_parse(const char *args, ev_headtime_t *h)
 }
 
 
-/* The server a node of the configuration tree configures: the one whose
- * <VirtualHost> encloses it, or the main server. */
-static server_rec *
-server_of(const ap_directive_t *d, server_rec *main_server)
-{
-    server_rec *s;
-
-    for (; d != NULL; d = d->parent) {
-        if (strcasecmp(d->directive, "<VirtualHost") != 0) {
-            continue;
-        }
-        for (s = main_server->next; s != NULL; s = s->next) {
-            if (s->defn_name != NULL && d->filename != NULL
-                && strcmp(s->defn_name, d->filename) == 0
-                && s->defn_line_number == (unsigned) d->line_num) {
-                return s;
-            }
-        }
-        return NULL;          /* not a server we know: leave it alone */
-    }
-    return main_server;
-}
-
-
 static ev_headtime_t *
 own_of(server_rec *s)
 {
@@ -112,28 +88,23 @@ own_of(server_rec *s)
 }
 
 
+/* One RequestReadTimeout line: the last that sets the header stage of a
+ * server counts, as it does for the module. */
 static void
-read_tree(const ap_directive_t *d, apr_pool_t *p, server_rec *main_server)
+take_line(server_rec *s, const char *args, void *pconf)
 {
-    for (; d != NULL; d = d->next) {
-        if (strcasecmp(d->directive, "RequestReadTimeout") == 0
-            && d->args != NULL) {
-            ev_headtime_t h;
-            server_rec *s = server_of(d, main_server);
+    ev_headtime_t h;
+    ev_headtime_t *own;
 
-            if (s != NULL && ev_headtime_parse(d->args, &h)) {
-                ev_headtime_t *own = own_of(s);
-
-                if (own == NULL) {
-                    own = apr_palloc(p, sizeof(*own));
-                    ap_set_module_config(s->module_config,
-                                         &mpm_loom_event_module, own);
-                }
-                *own = h;
-            }
-        }
-        read_tree(d->first_child, p, main_server);
+    if (!ev_headtime_parse(args, &h)) {
+        return;
     }
+    own = own_of(s);
+    if (own == NULL) {
+        own = apr_palloc(pconf, sizeof(*own));
+        ap_set_module_config(s->module_config, &mpm_loom_event_module, own);
+    }
+    *own = h;
 }
 
 
@@ -150,7 +121,7 @@ ev_headtime_setup(apr_pool_t *pconf, server_rec *main_server)
     if (ap_find_linked_module("mod_reqtimeout.c") == NULL) {
         return;
     }
-    read_tree(ap_conftree, pconf, main_server);
+    loom_conftree_each("RequestReadTimeout", main_server, take_line, pconf);
     /* A virtual host that sets nothing has the main server's stage. */
     base = own_of(main_server);
     if (base == NULL) {

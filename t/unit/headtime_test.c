@@ -3,6 +3,7 @@
  * arguments, the deadline with the MinRate extension, and which server
  * each line of a configuration tree sets. */
 #include "unit.h"
+#include "../../modules/core/conftree.c"
 #include "../../modules/core/number.c"
 #include "../../modules/event/event_headtime.c"
 
