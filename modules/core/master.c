@@ -51,11 +51,17 @@ log_crash(master_t *m, int slot, const loom_slot_t *sl, apr_exit_why_e why,
 
     if (delay == 0) {
         if (APR_PROC_CHECK_SIGNALED(why)) {
+            /* httpd's fatal-signal handler moves into CoreDumpDirectory
+             * (ServerRoot by default) before the signal kills the child,
+             * so that is where a core with a relative core_pattern is. */
+            int dumped = APR_PROC_CHECK_CORE_DUMP(why);
+
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, m->s, LOOMNO(0401)
                          "child pid %" APR_PID_T_FMT " (slot %d) died on "
-                         "signal %d (%s)%s; replacing it", sl->pid, slot,
+                         "signal %d (%s)%s%s; replacing it", sl->pid, slot,
                          code, apr_signal_description_get(code),
-                         APR_PROC_CHECK_CORE_DUMP(why) ? ", core dumped" : "");
+                         dumped ? ", core dumped in " : "",
+                         dumped ? ap_coredump_dir : "");
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, m->s, LOOMNO(0402)

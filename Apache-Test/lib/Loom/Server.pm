@@ -150,7 +150,10 @@ sub start ($self, %opt) {
     $self->write_doc('index.html', "hello\n")
         unless -e "$self->{dir}/htdocs/index.html";
     system('chmod', '-R', 'a+rX', $self->{dir});
-    my $out = `$HTTPD -f $self->{dir}/httpd.conf -k start 2>&1`;
+    # core => 1: the server may write core files of any size (ulimit -c).
+    my $httpd = $opt{core} ? qq{sh -c 'ulimit -c unlimited && exec "\$0" "\$@"' $HTTPD}
+                           : $HTTPD;
+    my $out = `$httpd -f $self->{dir}/httpd.conf -k start 2>&1`;
     croak "apache2 -k start failed: $out" if $? != 0;
     push @LIVE, $self;
     my $ok = $self->wait_until(sub { $self->_answers }, $opt{timeout} // 10);
