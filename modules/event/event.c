@@ -38,6 +38,7 @@
 #include "loom/threads.h"
 #include "event.h"
 #include "event_headtime.h"
+#include "event_headwait.h"
 
 #define DRAIN_KEEPALIVE_MS 2000
 
@@ -582,6 +583,7 @@ event_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   server_rec *s)
 {
     ev_headtime_setup(pconf, s);
+    ev_headwait_setup(pconf, s);
     return OK;
 }
 

@@ -22,6 +22,7 @@
 #include "loom/tags.h"
 #include "event.h"
 #include "event_headtime.h"
+#include "event_headwait.h"
 
 #define HEAD_PEEK        8192   /* bytes of a request head we wait for */
 #define LINGER_MS        30000  /* lingering close, normal */
@@ -414,14 +415,6 @@ speaks_http1(conn_rec *c)
 }
 
 
-static int
-head_complete(const char *buf, size_t n)
-{
-    return memmem(buf, n, "\r\n\r\n", 4) != NULL
-           || memmem(buf, n, "\n\n", 2) != NULL;
-}
-
-
 /* Waits, without a thread, until the request head is all there: a client
  * that sends it slowly holds a few bytes of kernel buffer, not a thread.
  * TLS (the head is encrypted) and heads beyond the peek window are read by
@@ -433,8 +426,9 @@ head_step(ev_conn_t *ec)
     ssize_t n;
 
     if (ec->tls || !ec->evc->ch->st->cfg->wait_for_head
-        || (ec->started && !speaks_http1(ec->c))) {
-        return EV_PROCESS;      /* not a head we can read: HTTP/2 frames */
+        || (ec->started && !speaks_http1(ec->c))
+        || (!ec->started && !ev_headwait_first(ec->c->base_server))) {
+        return EV_PROCESS;      /* HTTP/2 frames, or maybe not HTTP */
     }
     n = recv(ec->watch.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) {
@@ -453,7 +447,8 @@ head_step(ev_conn_t *ec)
         ec->tls = 1;
         return EV_PROCESS;
     }
-    if ((size_t) n == sizeof(buf) || head_complete(buf, (size_t) n)) {
+    if ((size_t) n == sizeof(buf)
+        || ev_head_shape(buf, (size_t) n) != EV_HEAD_PARTIAL) {
         return EV_PROCESS;
     }
     /* Peeking leaves the bytes in the socket, so the socket stays
