@@ -1,6 +1,7 @@
 # Loom: drop-in MPMs for Apache httpd 2.4, built with Debian's apxs.
 #
 # make            build every MPM under modules/ (core first, as a PIC archive)
+# make deb        a Debian package of the modules, snippets and loom-takeover
 # make install    copy the .so files to apxs's LIBEXECDIR, snippets to mods-available
 # make deps       install (as root) every Debian package build, tests and bench need
 # make test       deps + build (plain and ASan), then the whole suite for every
@@ -33,10 +34,17 @@ CORE_LIB := modules/core/libloomcore.a
 SOS      := $(foreach m,$(BUILT),modules/$(m)/mod_mpm_loom_$(m).so)
 HEADERS  := $(wildcard include/loom/*.h modules/*/*.h)
 
-.PHONY: all install uninstall clean deps test demo bench soak asan asan-build valgrind
+.PHONY: all install uninstall clean deps test demo bench soak asan asan-build valgrind \
+        apxs-check deb
 all: $(SOS)
 
-modules/%.o: modules/%.c $(HEADERS)
+# The flags above come from apxs when this file is read. Without apache2-dev
+# they are empty, and the compiler would stop on a missing httpd.h; say why.
+apxs-check:
+	@test -n "$(HTTPD_INC)" || { echo "'$(APXS) -q INCLUDEDIR' answered nothing:" \
+	  "apache2-dev is missing (install it, or run 'make deps' as root)" >&2; exit 1; }
+
+modules/%.o: modules/%.c $(HEADERS) | apxs-check
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
@@ -63,7 +71,10 @@ uninstall:
 deps:
 	./.ci/deps
 
-test: deps all asan-build
+# Targets that start with deps build in a second make, which reads apxs's
+# flags only after deps has installed apache2-dev.
+test: deps
+	$(MAKE) all asan-build
 	LOOM_ASAN_MPMS="$${LOOM_ASAN_MPMS-event}" ./t/run-suite
 
 # The modules again, instrumented, in build/asan (a copy of the sources, so
@@ -77,13 +88,16 @@ asan-build:
 	  EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" \
 	  EXTRA_LDFLAGS="-fsanitize=address"
 
-asan: deps all asan-build
+asan: deps
+	$(MAKE) all asan-build
 	LOOM_MPMS=none LOOM_ASAN_MPMS="$(BUILT)" ./t/run-suite
 
-valgrind: deps all
+valgrind: deps
+	$(MAKE) all
 	./t/memcheck/run $(BUILT)
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	./conf-snippets/demo/run
 
 bench: all
