@@ -53,8 +53,14 @@ $(CORE_LIB): $(CORE_OBJ)
 # Each MPM folder has an mpm.mk naming its sources (SRC_<name>).
 include $(wildcard modules/*/mpm.mk)
 
+# Each module is also exported under the stock MPM's symbol (mpm_event_module
+# for loom_event), so that loom-takeover's "LoadModule mpm_event_module
+# .../mod_mpm_loom_event.so" works and Debian's <IfModule mpm_event_module>
+# sizing applies to it.
+stock_sym = mpm_$(patsubst mod_mpm_loom_%.so,%,$(notdir $(1)))_module
 modules/%.so: $(CORE_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIB) \
+	  -Wl,--defsym=$(call stock_sym,$@)=$(subst mpm_,mpm_loom_,$(call stock_sym,$@))
 
 install: all
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SYSCONF)/mods-available

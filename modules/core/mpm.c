@@ -143,10 +143,15 @@ loom_open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 }
 
 
+/* ap_show_mpm(): the stock model's name ("event" for loom_event). Modules
+ * choose code paths by it (mod_qos turns its keep-alive control off for
+ * "event"), and each Loom MPM behaves as the model it replaces. */
 static const char *
 loom_get_name(void)
 {
-    return state.ops->name;
+    const char *name = state.ops->name;
+
+    return strncmp(name, "loom_", 5) == 0 ? name + 5 : name;
 }
 
 
