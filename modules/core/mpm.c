@@ -155,6 +155,21 @@ loom_get_name(void)
 }
 
 
+const char *
+loom_mpm_clash(cmd_parms *cmd, void *dummy, const char *other)
+{
+    const char *self = cmd->info;
+
+    return apr_psprintf(cmd->pool, "Two MPMs are enabled: %s and %s "
+                        "(mods-enabled/%s.load). Keep one: 'a2dismod %s' or "
+                        "'a2dismod %s'%s, then restart apache2", self, other,
+                        other, other, self,
+                        strcmp(other, "mpm_prefork") == 0
+                        ? ", or 'loom-takeover prefork' to run Loom under "
+                          "mpm_prefork's name (as mod_php needs)" : "");
+}
+
+
 void
 loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p)
 {
