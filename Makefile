@@ -112,6 +112,19 @@ bench: all
 soak: all
 	./bench/soak $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MPMS),--mpms "$(MPMS)")
 
+# The Debian package, built from a clean copy of the sources in build/deb
+# (dpkg-buildpackage writes beside the tree it builds); lintian then fails
+# the target on any error.
+DEB_DIR := build/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/loom
+	cp -r Makefile include modules conf-snippets debian docs README.md LICENSE NOTICE \
+	  $(DEB_DIR)/loom/
+	$(MAKE) -s -C $(DEB_DIR)/loom clean
+	cd $(DEB_DIR)/loom && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error $(DEB_DIR)/*.changes
+	@ls $(DEB_DIR)/*.deb
+
 clean:
 	rm -f modules/*/*.o modules/*/*.so $(CORE_LIB) t/unit/*.bin
 	rm -rf build
