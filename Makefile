@@ -1,6 +1,7 @@
 # Loom: drop-in MPMs for Apache httpd 2.4, built with Debian's apxs.
 #
 # make            build every MPM under modules/ (core first, as a PIC archive)
+# make deb        a Debian package of the modules, snippets and loom-takeover
 # make install    copy the .so files to apxs's LIBEXECDIR, snippets to mods-available
 # make deps       install (as root) every Debian package build, tests and bench need
 # make test       deps + build (plain and ASan), then the whole suite for every
@@ -33,10 +34,17 @@ CORE_LIB := modules/core/libloomcore.a
 SOS      := $(foreach m,$(BUILT),modules/$(m)/mod_mpm_loom_$(m).so)
 HEADERS  := $(wildcard include/loom/*.h modules/*/*.h)
 
-.PHONY: all install uninstall clean deps test demo bench soak asan asan-build valgrind
+.PHONY: all install uninstall clean deps test demo bench soak asan asan-build valgrind \
+        apxs-check deb
 all: $(SOS)
 
-modules/%.o: modules/%.c $(HEADERS)
+# The flags above come from apxs when this file is read. Without apache2-dev
+# they are empty, and the compiler would stop on a missing httpd.h; say why.
+apxs-check:
+	@test -n "$(HTTPD_INC)" || { echo "'$(APXS) -q INCLUDEDIR' answered nothing:" \
+	  "apache2-dev is missing (install it, or run 'make deps' as root)" >&2; exit 1; }
+
+modules/%.o: modules/%.c $(HEADERS) | apxs-check
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
@@ -45,8 +53,14 @@ $(CORE_LIB): $(CORE_OBJ)
 # Each MPM folder has an mpm.mk naming its sources (SRC_<name>).
 include $(wildcard modules/*/mpm.mk)
 
+# Each module is also exported under the stock MPM's symbol (mpm_event_module
+# for loom_event), so that loom-takeover's "LoadModule mpm_event_module
+# .../mod_mpm_loom_event.so" works and Debian's <IfModule mpm_event_module>
+# sizing applies to it.
+stock_sym = mpm_$(patsubst mod_mpm_loom_%.so,%,$(notdir $(1)))_module
 modules/%.so: $(CORE_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIB) \
+	  -Wl,--defsym=$(call stock_sym,$@)=$(subst mpm_,mpm_loom_,$(call stock_sym,$@))
 
 install: all
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SYSCONF)/mods-available
@@ -63,7 +77,10 @@ uninstall:
 deps:
 	./.ci/deps
 
-test: deps all asan-build
+# Targets that start with deps build in a second make, which reads apxs's
+# flags only after deps has installed apache2-dev.
+test: deps
+	$(MAKE) all asan-build
 	LOOM_ASAN_MPMS="$${LOOM_ASAN_MPMS-event}" ./t/run-suite
 
 # The modules again, instrumented, in build/asan (a copy of the sources, so
@@ -77,13 +94,16 @@ asan-build:
 	  EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" \
 	  EXTRA_LDFLAGS="-fsanitize=address"
 
-asan: deps all asan-build
+asan: deps
+	$(MAKE) all asan-build
 	LOOM_MPMS=none LOOM_ASAN_MPMS="$(BUILT)" ./t/run-suite
 
-valgrind: deps all
+valgrind: deps
+	$(MAKE) all
 	./t/memcheck/run $(BUILT)
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	./conf-snippets/demo/run
 
 bench: all
@@ -91,6 +111,19 @@ bench: all
 
 soak: all
 	./bench/soak $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MPMS),--mpms "$(MPMS)")
+
+# The Debian package, built from a clean copy of the sources in build/deb
+# (dpkg-buildpackage writes beside the tree it builds); lintian then fails
+# the target on any error.
+DEB_DIR := build/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/loom
+	cp -r Makefile include modules conf-snippets debian docs README.md LICENSE NOTICE \
+	  $(DEB_DIR)/loom/
+	$(MAKE) -s -C $(DEB_DIR)/loom clean
+	cd $(DEB_DIR)/loom && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error $(DEB_DIR)/*.changes
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -f modules/*/*.o modules/*/*.so $(CORE_LIB) t/unit/*.bin

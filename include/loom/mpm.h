@@ -20,7 +20,7 @@ typedef enum {
 struct loom_child;
 
 typedef struct loom_mpm_ops {
-    const char   *name;          /* "loom_prefork": -V, mod_status, a2query */
+    const char   *name;          /* "loom_prefork"; -V shows "prefork" */
     loom_model_e  model;
     module       *module;        /* the model's module struct */
     /* Runs in a freshly set-up child (privileges dropped, child_init done)
@@ -45,14 +45,26 @@ typedef struct loom_mpm_ops {
     __attribute__((visibility("default"))) \
         module AP_MODULE_DECLARE_DATA foo##_module
 
+/* LoomMPMClash OTHER: each mpm_loom_*.conf has it inside <IfModule
+ * OTHER_module> for every other MPM. It runs while the file is read, before
+ * httpd's bare "More than one MPM loaded", and stops startup with a message
+ * naming both MPMs and the fix. */
+const char *loom_mpm_clash(cmd_parms *cmd, void *dummy, const char *other);
+#define LOOM_CLASH_COMMAND(self) \
+    AP_INIT_TAKE1("LoomMPMClash", loom_mpm_clash, (void *)(self), \
+                  RSRC_CONF | EXEC_ON_READ, \
+                  "another MPM that is enabled beside this one")
+
 /* Defines everything a model declares to httpd (its directive table, its
  * ops and its module struct) in one statement:
  *   LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, LOOM_PREFORK_COMMANDS,
  *                   prefork_child_main, NULL, NULL, NULL);
- * The module symbol is mpm_loom_<name>_module, -V shows loom_<name>. */
+ * The module symbol is mpm_loom_<name>_module, -V shows <name>. */
 #define LOOM_MPM_MODULE(name, model_id, commands, main_fn, idle_fn,         \
                         query_fn, hooks_fn)                                \
-    static const command_rec name##_cmds[] = { commands, { NULL } };      \
+    static const command_rec name##_cmds[] = {                             \
+        commands, LOOM_CLASH_COMMAND("mpm_loom_" #name), { NULL }          \
+    };                                                                     \
     static const loom_mpm_ops_t name##_ops = {                             \
         "loom_" #name, model_id, &mpm_loom_##name##_module, main_fn,       \
         idle_fn, query_fn, hooks_fn                                        \

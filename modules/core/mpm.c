@@ -143,10 +143,30 @@ loom_open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 }
 
 
+/* ap_show_mpm(): the stock model's name ("event" for loom_event). Modules
+ * choose code paths by it (mod_qos turns its keep-alive control off for
+ * "event"), and each Loom MPM behaves as the model it replaces. */
 static const char *
 loom_get_name(void)
 {
-    return state.ops->name;
+    const char *name = state.ops->name;
+
+    return strncmp(name, "loom_", 5) == 0 ? name + 5 : name;
+}
+
+
+const char *
+loom_mpm_clash(cmd_parms *cmd, void *dummy, const char *other)
+{
+    const char *self = cmd->info;
+
+    return apr_psprintf(cmd->pool, "Two MPMs are enabled: %s and %s "
+                        "(mods-enabled/%s.load). Keep one: 'a2dismod %s' or "
+                        "'a2dismod %s'%s, then restart apache2", self, other,
+                        other, other, self,
+                        strcmp(other, "mpm_prefork") == 0
+                        ? ", or 'loom-takeover prefork' to run Loom under "
+                          "mpm_prefork's name (as mod_php needs)" : "");
 }
 
 

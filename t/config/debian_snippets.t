@@ -1,8 +1,12 @@
 # The Debian snippets (conf-snippets/mpm_loom_*.load and .conf) on a
-# scratch copy of /etc/apache2: a2enmod refuses our MPM while another MPM
-# is enabled, enables it once that one is off, apache2 then loads it
-# (-t passes, -V names it), a sibling Loom MPM is refused while it is on,
-# and a2dismod removes it cleanly.
+# pristine /etc/apache2, unpacked from the apache2 package of the installed
+# version (never this machine's live one) and enabled as a fresh install
+# enables it: a2enmod refuses our MPM while another MPM is enabled, enables
+# it once that one is off, apache2 then loads it (-t passes, -V names the
+# model), a sibling Loom MPM is refused while it is on, a stock MPM enabled
+# beside it makes apache2 -t name the two .load files and the fix, and
+# a2dismod removes it cleanly. t/run-suite (as root) finds or downloads the
+# .deb and passes it in LOOM_APACHE2_DEB.
 use strict;
 use warnings;
 use Test::More;
@@ -13,13 +17,17 @@ my $m = $ENV{LOOM_MPM} // 'prefork';
 plan skip_all => "stock MPMs ship their own snippets" if $m =~ /^stock-/;
 my $top = Loom::Server::top();
 my (undef, $so, $name) = Loom::Server::mpm_module($m);
-plan tests => 13;
+plan tests => 16;
 ok -f "$top/conf-snippets/mpm_loom_$m.load", "mpm_loom_$m.load exists"
     or BAIL_OUT("no Debian snippet for the MPM under test");
 
 my $tmp = tempdir('loom-debian-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-my $etc = "$tmp/etc";
-system('cp', '-r', '/etc/apache2', $etc) == 0 or die "copy /etc/apache2";
+my $deb = $ENV{LOOM_APACHE2_DEB} // apache2_deb();
+ok defined $deb && -r $deb, 'the apache2 package of the installed version'
+    or BAIL_OUT('no apache2 .deb: run t/run-suite as root once, or '
+                . "'apt-get download apache2' into /var/cache/loom/debs");
+system('dpkg-deb', '-x', $deb, "$tmp/pkg") == 0 or die "dpkg-deb -x $deb";
+my $etc = "$tmp/pkg/etc/apache2";
 mkdir "$tmp/$_" for qw(state run lock log);
 
 # Our snippets, pointing at the modules this suite built.
@@ -46,9 +54,14 @@ sub sh { my $out = `$env $_[0] 2>&1`; return ($? >> 8, $out) }
 my $mpm_links = sub { join ' ', sort map { m{/(mpm_\w+)\.load$} ? $1 : () }
                       glob "$etc/mods-enabled/mpm_*.load" };
 
-sh('a2dismod -q -f mpm_worker mpm_prefork');
-sh('a2enmod -q mpm_event');
-my ($rc, $out) = sh("a2enmod mpm_loom_$m");
+# What apache2's postinst enables on a fresh install.
+my ($rc, $out) = sh('a2enmod -q mpm_event authz_host auth_basic access_compat '
+    . 'authn_file authz_user alias dir autoindex env mime negotiation setenvif '
+    . 'filter deflate status reqtimeout && a2enconf -q charset '
+    . 'localized-error-pages other-vhosts-access-log security serve-cgi-bin '
+    . '&& a2ensite -q 000-default');
+is $rc, 0, 'the pristine tree enabled as a fresh install does' or diag $out;
+($rc, $out) = sh("a2enmod mpm_loom_$m");
 isnt $rc, 0, 'refused while stock mpm_event is enabled';
 like $out, qr/conflict/i, 'a2enmod names the conflict';
 
@@ -71,9 +84,28 @@ SKIP: {
     is $mpm_links->(), "mpm_loom_$m", 'still only ours';
 }
 
+# Debian's mpm_*.load do not name Loom, so this a2enmod goes through; the
+# snippet's .conf then names both .load files and the fix.
+($rc, $out) = sh("a2enmod -q mpm_$m && apache2 -t -d $etc -f $etc/apache2.conf");
+like $out, qr/Two MPMs are enabled: mpm_loom_$m and mpm_$m .*a2dismod mpm_$m/,
+    "a stock mpm_$m beside it: apache2 -t names both and the fix" or diag $out;
+sh("a2dismod -q mpm_$m");
+
 ($rc, $out) = sh("a2dismod mpm_loom_$m");
 is $rc, 0, 'a2dismod' or diag $out;
 ok !-e "$etc/mods-enabled/mpm_loom_$m.load"
    && !-e "$etc/mods-enabled/mpm_loom_$m.conf", 'links removed';
 ($rc, $out) = sh('a2enmod -q mpm_event');
 is $rc, 0, 'and the stock MPM comes back';
+
+
+# The cached .deb of the apache2 version installed here, if there is one.
+sub apache2_deb {
+    my $ver = `dpkg-query -W -f='\${Version}' apache2 2>/dev/null`;
+    my $arch = `dpkg --print-architecture`;
+    chomp $arch;
+    $ver =~ s/:/%3a/;
+    my ($f) = grep { -r } map { "$_/apache2_${ver}_$arch.deb" }
+              qw(/var/cache/loom/debs /var/cache/apt/archives);
+    return $f;
+}

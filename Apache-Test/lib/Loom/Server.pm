@@ -35,7 +35,9 @@ C<config_test> and C<mpm_module>.
 sub top { abs_path(dirname(__FILE__) . '/../../..') }
 
 # (symbol, path, name shown by -V) for a LOOM_MPM value: prefork, worker,
-# event (ours) or stock-prefork, stock-worker, stock-event (Debian's).
+# event (ours) or stock-prefork, stock-worker, stock-event (Debian's). A
+# Loom MPM reports its model's name, as the stock one does (README, "What
+# Loom reports").
 sub mpm_module ($which = undef) {
     $which //= $ENV{LOOM_MPM} // 'prefork';
     if ($which =~ /^stock-(prefork|worker|event)$/) {
@@ -44,7 +46,7 @@ sub mpm_module ($which = undef) {
     croak "LOOM_MPM must be prefork, worker, event or stock-*: $which"
         unless $which =~ /^(prefork|worker|event)$/;
     my $so = modules_dir() . "/$which/mod_mpm_loom_$which.so";
-    return ("mpm_loom_${which}_module", $so, "loom_$which");
+    return ("mpm_loom_${which}_module", $so, $which);
 }
 
 # Whether the MPM under test is threaded (CGI then goes through cgid).
