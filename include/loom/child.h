@@ -3,6 +3,8 @@
 #ifndef LOOM_CHILD_H
 #define LOOM_CHILD_H
 
+#include <stdatomic.h>
+
 #include "httpd.h"
 #include "apr_thread_proc.h"
 
@@ -17,7 +19,10 @@ typedef struct loom_child {
     pid_t            parent;
     apr_pool_t      *pchild;
     apr_thread_t    *thread;       /* the main thread */
-    long             conns;        /* connections taken so far */
+    /* Connections taken so far: added to by whichever thread accepts,
+     * read by the main thread for MaxConnectionsPerChild. Relaxed: a
+     * count that orders nothing else. */
+    _Atomic long     conns;
     int              stopping;     /* child_stopping has run */
 } loom_child_t;
 

@@ -4,6 +4,8 @@
 #ifndef LOOM_LISTEN_H
 #define LOOM_LISTEN_H
 
+#include <stdatomic.h>
+
 #include "apr_network_io.h"
 #include "ap_listen.h"
 
@@ -22,7 +24,9 @@ typedef struct loom_listeners {
     int                   count;
     int                   armed;        /* in the poller now */
     unsigned              arm_flags;    /* EXCLUSIVE, or ONESHOT */
-    int                   held;         /* the model holds accepting off */
+    /* The model holds accepting off: written by loom_listen_hold under the
+     * model's serialisation, read by anyone through loom_listen_held. */
+    _Atomic int           held;
     apr_time_t            paused_until; /* 0: not paused for lack of fds */
     int                   emfile_logged;
     int                   next_try;     /* the listener tried first */
@@ -42,6 +46,11 @@ int loom_listen_open(loom_state_t *st, server_rec *s);
 int loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
                            loom_poller_t *poller, apr_pool_t *pool,
                            unsigned arm_flags);
+
+/* Whether accepting is held off now. Any thread, no lock: relaxed, a
+ * hint for a fast path; decide under the lock that loom_listen_hold
+ * is called under. */
+int loom_listen_held(const loom_listeners_t *l);
 
 /* One-shot listeners: arms `w` again after its report (unless accepting
  * is held or paused meanwhile; then the re-arm happens when that ends). */

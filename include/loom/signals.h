@@ -51,6 +51,6 @@ void loom_signals_child_busy_fd(int fd);
  * child, so that a thread blocked on its client fails at once even when
  * the main thread is not there to abort it (it may be waiting for a
  * graceful drain that the stop-now cuts short). */
-void loom_signals_child_busy_fds(volatile int *first, size_t stride, int n);
+void loom_signals_child_busy_fds(_Atomic int *first, size_t stride, int n);
 
 #endif

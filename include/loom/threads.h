@@ -4,6 +4,8 @@
 #ifndef LOOM_THREADS_H
 #define LOOM_THREADS_H
 
+#include <stdatomic.h>
+
 #include "apr_thread_proc.h"
 
 #include "loom/child.h"
@@ -13,7 +15,10 @@ typedef struct loom_thread {
     apr_thread_t       *thread;
     apr_thread_start_t  fn;
     void               *arg;
-    volatile int        busy_fd;  /* the connection it serves, or -1 */
+    /* The connection it serves, or -1: written by the thread itself, read
+     * by the main thread and the stop-now signal handler to shut it down.
+     * Relaxed: a stale descriptor costs at most a shutdown() that fails. */
+    _Atomic int         busy_fd;
 } loom_thread_t;
 
 /* Blocks the stop signals for them and starts every thread of `set`; a

@@ -98,7 +98,8 @@ exit_reason_now(loom_child_t *ch)
         return how;
     }
     if (ap_max_requests_per_child > 0
-        && ch->conns >= ap_max_requests_per_child) {
+        && atomic_load_explicit(&ch->conns, memory_order_relaxed)
+           >= ap_max_requests_per_child) {
         return LOOM_STOP_GRACEFUL;
     }
     if (ap_scoreboard_image->global->running_generation != ch->generation) {

@@ -292,7 +292,7 @@ loom_listen_tick(loom_listeners_t *l)
         return (int) apr_time_as_msec(l->paused_until - now) + 1;
     }
     l->paused_until = 0;
-    if (!l->held && arm(l) != 0) {
+    if (!loom_listen_held(l) && arm(l) != 0) {
         loom_listen_pause(l, 100, errno);
         return 100;
     }
@@ -309,10 +309,17 @@ loom_listen_rearm(loom_listeners_t *l, loom_watch_t *w)
 }
 
 
+int
+loom_listen_held(const loom_listeners_t *l)
+{
+    return atomic_load_explicit(&l->held, memory_order_relaxed);
+}
+
+
 void
 loom_listen_hold(loom_listeners_t *l, int on)
 {
-    l->held = on;
+    atomic_store_explicit(&l->held, on, memory_order_relaxed);
     if (on && l->armed) {
         disarm(l);
     }

@@ -1,5 +1,6 @@
 /* poller.h on Linux epoll. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -16,7 +17,8 @@
 struct loom_poller {
     int           epfd;
     int           wakefd;       /* eventfd: written by loom_poller_wake */
-    volatile int  wake_all;     /* never drain it again: wake everyone */
+    _Atomic int   wake_all;     /* never drain it again: wake everyone;
+                                 * release by the waker, acquire by waiters */
     loom_watch_t  wake_watch;
 };
 
@@ -135,7 +137,7 @@ loom_poller_wait_n(loom_poller_t *p, int max, int timeout_ms,
         if (w == &p->wake_watch) {
             uint64_t drained;
 
-            if (!p->wake_all) {
+            if (!atomic_load_explicit(&p->wake_all, memory_order_acquire)) {
                 (void) !read(p->wakefd, &drained, sizeof(drained));
             }
             continue;
@@ -164,7 +166,7 @@ loom_poller_wake(loom_poller_t *p)
 void
 loom_poller_wake_all(loom_poller_t *p)
 {
-    p->wake_all = 1;
+    atomic_store_explicit(&p->wake_all, 1, memory_order_release);
     loom_poller_wake(p);
 }
 

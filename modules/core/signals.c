@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,13 +14,23 @@
 #include "loom/signals.h"
 
 /* Written by handlers, read by loops: the only mutable file-scope state of
- * the core besides its context. */
-static volatile sig_atomic_t child_stop = LOOM_STOP_NONE;
-static volatile sig_atomic_t child_wake_fd = -1;
-static volatile sig_atomic_t child_busy_fd = -1;
-static volatile int *volatile busy_first; /* a threaded child's busy fds */
-static volatile size_t busy_stride;
-static volatile sig_atomic_t busy_n;
+ * the core besides its context. A handler may run on any thread of a
+ * child, so these are lock-free atomics (safe in a handler, unlike a
+ * lock) rather than volatile. Relaxed, except the busy table below: each
+ * is a flag or a descriptor read on its own, and a wake-up write follows
+ * every change the loops must act on. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "signal handlers need lock-free atomic ints");
+static _Atomic int child_stop = LOOM_STOP_NONE;
+static _Atomic int child_wake_fd = -1;
+static _Atomic int child_busy_fd = -1;
+/* A threaded child's busy descriptors: `busy_n` ints, one every
+ * `busy_stride` bytes from `busy_first`. busy_n is published last with
+ * release and read first with acquire, so a handler never sees a half-set
+ * table. */
+static _Atomic int *busy_first;
+static size_t busy_stride;
+static _Atomic int busy_n;
 static int chld_pipe[2] = { -1, -1 };
 
 
@@ -84,8 +95,10 @@ wake(void)
 {
     uint64_t one = 1;
 
-    if (child_wake_fd >= 0) {
-        (void) !write(child_wake_fd, &one, sizeof(one));
+    int fd = atomic_load_explicit(&child_wake_fd, memory_order_relaxed);
+
+    if (fd >= 0) {
+        (void) !write(fd, &one, sizeof(one));
     }
 }
 
@@ -93,17 +106,34 @@ wake(void)
 static void
 shut_busy(void)
 {
-    int i, fd;
+    int i, fd, n = atomic_load_explicit(&busy_n, memory_order_acquire);
 
-    if (child_busy_fd >= 0) {
-        shutdown(child_busy_fd, SHUT_RDWR);
+    fd = atomic_load_explicit(&child_busy_fd, memory_order_relaxed);
+    if (fd >= 0) {
+        shutdown(fd, SHUT_RDWR);
     }
-    for (i = 0; i < busy_n; i++) {
-        fd = *(volatile int *) ((volatile char *) busy_first
-                                + (size_t) i * busy_stride);
+    for (i = 0; i < n; i++) {
+        fd = atomic_load_explicit((_Atomic int *) ((char *) busy_first
+                                                   + (size_t) i * busy_stride),
+                                  memory_order_relaxed);
         if (fd >= 0) {
             shutdown(fd, SHUT_RDWR);
         }
+    }
+}
+
+
+/* Moves child_stop up to `how`, never down (a stop-now stays one). */
+static void
+raise_stop(loom_stop_e how)
+{
+    int seen = atomic_load_explicit(&child_stop, memory_order_relaxed);
+
+    while ((int) how > seen
+           && !atomic_compare_exchange_weak_explicit(&child_stop, &seen,
+                                                     (int) how,
+                                                     memory_order_relaxed,
+                                                     memory_order_relaxed)) {
     }
 }
 
@@ -113,7 +143,7 @@ on_stop_now(int signo)
 {
     int saved = errno;
 
-    child_stop = LOOM_STOP_NOW;
+    atomic_store_explicit(&child_stop, LOOM_STOP_NOW, memory_order_relaxed);
     shut_busy();
     /* A thread blocked on something we cannot break from here (a CGI's
      * pipe) must not keep the process: SIGALRM's default action ends it if
@@ -129,9 +159,7 @@ on_graceful(int signo)
 {
     int saved = errno;
 
-    if (child_stop < LOOM_STOP_GRACEFUL) {
-        child_stop = LOOM_STOP_GRACEFUL;
-    }
+    raise_stop(LOOM_STOP_GRACEFUL);
     wake();
     errno = saved;
 }
@@ -161,7 +189,7 @@ loom_signals_child_install(int wake_fd)
         chld_pipe[0] = chld_pipe[1] = -1;
     }
     signal(SIGCHLD, SIG_DFL);
-    child_wake_fd = wake_fd;
+    atomic_store_explicit(&child_wake_fd, wake_fd, memory_order_relaxed);
     handle(SIGTERM, on_stop_now);
     handle(SIGHUP, on_stop_now);
     handle(SIGUSR1, on_graceful);
@@ -181,16 +209,15 @@ loom_signals_child_install(int wake_fd)
 loom_stop_e
 loom_signals_child_pending(void)
 {
-    return (loom_stop_e) child_stop;
+    return (loom_stop_e) atomic_load_explicit(&child_stop,
+                                              memory_order_relaxed);
 }
 
 
 void
 loom_signals_child_request(loom_stop_e how)
 {
-    if ((sig_atomic_t) how > child_stop) {
-        child_stop = how;
-    }
+    raise_stop(how);
     wake();
 }
 
@@ -198,15 +225,16 @@ loom_signals_child_request(loom_stop_e how)
 void
 loom_signals_child_busy_fd(int fd)
 {
-    child_busy_fd = fd;
+    atomic_store_explicit(&child_busy_fd, fd, memory_order_relaxed);
 }
 
 
 void
-loom_signals_child_busy_fds(volatile int *first, size_t stride, int n)
+loom_signals_child_busy_fds(_Atomic int *first, size_t stride, int n)
 {
-    busy_n = 0;             /* the handler never sees a half-set table */
+    atomic_store_explicit(&busy_n, 0, memory_order_release);
     busy_first = first;
     busy_stride = stride;
-    busy_n = first != NULL ? n : 0;
+    atomic_store_explicit(&busy_n, first != NULL ? n : 0,
+                          memory_order_release);
 }

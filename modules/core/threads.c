@@ -86,7 +86,7 @@ loom_threads_run(loom_child_t *ch, loom_thread_t *set, int n)
 
     loom_threads_block_signals();
     for (i = 0; i < n; i++) {
-        set[i].busy_fd = -1;
+        atomic_init(&set[i].busy_fd, -1);
     }
     loom_signals_child_busy_fds(&set[0].busy_fd, sizeof(*set), n);
     for (i = 0; i < n; i++) {
@@ -104,7 +104,7 @@ loom_threads_abort_io(loom_thread_t *set, int n)
     int i;
 
     for (i = 0; i < n; i++) {
-        int fd = set[i].busy_fd;
+        int fd = atomic_load_explicit(&set[i].busy_fd, memory_order_relaxed);
 
         if (fd >= 0) {
             shutdown(fd, SHUT_RDWR);

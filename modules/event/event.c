@@ -60,9 +60,11 @@ void
 ev_child_update_accepting(ev_child_t *evc)
 {
     const loom_cfg_t *cfg = evc->ch->st->cfg;
-    int active = evc->conns - evc->parked - evc->counts[EVC_SUSPENDED];
-    int idle = __atomic_load_n(&evc->idle_threads, __ATOMIC_RELAXED);
-    int ok = evc->stopping == LOOM_STOP_NONE
+    int active = atomic_load_explicit(&evc->conns, memory_order_relaxed)
+                 - evc->parked - evc->counts[EVC_SUSPENDED];
+    int idle = atomic_load_explicit(&evc->idle_threads, memory_order_relaxed);
+    int ok = atomic_load_explicit(&evc->stopping, memory_order_acquire)
+             == LOOM_STOP_NONE
              && active < cfg->threads_per_child + idle * cfg->async_factor;
 
     /* Parked connections cost no thread, so unlike stock event they do
@@ -72,7 +74,7 @@ ev_child_update_accepting(ev_child_t *evc)
      * held accepting off while every thread sat idle, with nothing left
      * to wake a thread and look again. What counts is work waiting for a
      * thread. */
-    if (ok == evc->listeners.held) {
+    if (ok == loom_listen_held(&evc->listeners)) {
         loom_listen_hold(&evc->listeners, !ok);
         ap_get_scoreboard_process(evc->ch->slot)->not_accepting = !ok;
     }
@@ -87,8 +89,8 @@ reserve(ev_child_t *evc)
 
     pthread_mutex_lock(&evc->lock);
     ev_child_update_accepting(evc);
-    ok = !evc->listeners.held;
-    evc->conns += ok;
+    ok = !loom_listen_held(&evc->listeners);
+    atomic_fetch_add_explicit(&evc->conns, ok, memory_order_relaxed);
     if (ok) {
         ev_conn_publish(evc);    /* ConnsTotal counts it from the start */
     }
@@ -101,7 +103,7 @@ static void
 unreserve(ev_child_t *evc, int err)
 {
     pthread_mutex_lock(&evc->lock);
-    evc->conns--;
+    atomic_fetch_sub_explicit(&evc->conns, 1, memory_order_relaxed);
     ev_conn_publish(evc);
     if (loom_listen_out_of_resources(err)) {
         loom_listen_pause(&evc->listeners, LOOM_LISTEN_PAUSE_MS, err);
@@ -141,7 +143,7 @@ accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
     if (rc != 0) {
         return;
     }
-    if (__atomic_add_fetch(&evc->ch->conns, 1, __ATOMIC_RELAXED)
+    if (atomic_fetch_add_explicit(&evc->ch->conns, 1, memory_order_relaxed) + 1
         == ap_max_requests_per_child) {
         loom_signals_child_request(LOOM_STOP_GRACEFUL);
     }
@@ -202,11 +204,12 @@ on_ready(void *ctx, loom_watch_t *w, unsigned ev)
 static int
 thread_may_exit(ev_child_t *evc)
 {
-    switch ((loom_stop_e) evc->stopping) {
+    switch ((loom_stop_e) atomic_load_explicit(&evc->stopping,
+                                               memory_order_acquire)) {
     case LOOM_STOP_NONE:
         return 0;
     case LOOM_STOP_GRACEFUL:
-        return __atomic_load_n(&evc->conns, __ATOMIC_RELAXED) == 0;
+        return atomic_load_explicit(&evc->conns, memory_order_relaxed) == 0;
     case LOOM_STOP_NOW:
         return 1;
     }
@@ -234,17 +237,20 @@ worker_thread(apr_thread_t *thread, void *arg)
 
     ev_gate_sit(&evc->gate, t->id);
     while (!thread_may_exit(evc)) {
-        loom_sb_thread_idle(slot, t->id, evc->stopping != LOOM_STOP_NONE);
+        int stopping = atomic_load_explicit(&evc->stopping,
+                                            memory_order_acquire);
+
+        loom_sb_thread_idle(slot, t->id, stopping != LOOM_STOP_NONE);
         t->ready = NULL;
-        __atomic_add_fetch(&evc->idle_threads, 1, __ATOMIC_RELAXED);
-        if (evc->listeners.held && evc->stopping == LOOM_STOP_NONE) {
+        atomic_fetch_add_explicit(&evc->idle_threads, 1, memory_order_relaxed);
+        if (stopping == LOOM_STOP_NONE && loom_listen_held(&evc->listeners)) {
             pthread_mutex_lock(&evc->lock);
             ev_child_update_accepting(evc);   /* one more idle thread */
             pthread_mutex_unlock(&evc->lock);
         }
         ev_gate_enter(&evc->gate);
         loom_poller_wait_n(evc->poller, 1, -1, on_ready, t);
-        __atomic_sub_fetch(&evc->idle_threads, 1, __ATOMIC_RELAXED);
+        atomic_fetch_sub_explicit(&evc->idle_threads, 1, memory_order_relaxed);
         if (ev_gate_took(&evc->gate, t->id, t->ready != NULL, ev_now_ms())) {
             wake_housekeeper(evc);
         }
@@ -477,7 +483,8 @@ drain(ev_child_t *evc)
 
     pthread_mutex_lock(&evc->lock);
     ev_conn_shorten_keepalive(evc);
-    while (evc->conns > 0 && how == LOOM_STOP_GRACEFUL) {
+    while (atomic_load_explicit(&evc->conns, memory_order_relaxed) > 0
+           && how == LOOM_STOP_GRACEFUL) {
         struct timespec until;
 
         ev_conn_resume_suspended(evc);   /* any left behind by a module */
@@ -498,13 +505,15 @@ static void
 stop(ev_child_t *evc, loom_stop_e how)
 {
     pthread_mutex_lock(&evc->lock);
-    evc->stopping = how;
+    atomic_store_explicit(&evc->stopping, how, memory_order_release);
     ev_child_update_accepting(evc);           /* holds accepting off */
     ap_get_scoreboard_process(evc->ch->slot)->quiescing = 1;
     pthread_mutex_unlock(&evc->lock);
     if (how == LOOM_STOP_GRACEFUL) {
         how = drain(evc);
-        evc->stopping = how;
+        pthread_mutex_lock(&evc->lock);
+        atomic_store_explicit(&evc->stopping, how, memory_order_release);
+        pthread_mutex_unlock(&evc->lock);
     }
     if (how == LOOM_STOP_NOW) {
         loom_threads_abort_io(evc->set, evc->nthreads);

@@ -14,6 +14,7 @@
 #define LOOM_EVENT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "httpd.h"
@@ -112,17 +113,26 @@ struct ev_child {
     loom_list_t        free_conns;
     int                free_count;
     loom_list_t        suspended;
-    int                conns;       /* open connections */
+    /* Open connections: changed under the lock; thread_may_exit reads it
+     * without (relaxed: a stopping child's threads look again after each
+     * wake-up, and the last close broadcasts `drained`). */
+    _Atomic int        conns;
     int                parked;      /* ...of which waiting in the poller */
     int                counts[EVC_COUNT];
-    volatile int       idle_threads; /* atomic: at the gate or polling */
+    /* Threads at the gate or polling; changed without the lock by each
+     * thread, read under it when deciding to accept. Relaxed: a hint that
+     * the next decision corrects. */
+    _Atomic int        idle_threads;
     ev_gate_t          gate;        /* own lock; taken after `lock` */
-    volatile int       stopping;    /* loom_stop_e; written by main */
+    /* loom_stop_e: written by the main thread under the lock (release),
+     * read by any thread with or without it (acquire), so that a thread
+     * that sees the stop also sees what the main thread did before it. */
+    _Atomic int        stopping;
     int                head_lane;   /* Timeout of the base server */
     int                drain_lane;  /* keep-alive while draining */
     int                linger_lane;
     int                short_linger_lane;
-    long               next_id;
+    _Atomic long       next_id;     /* connection ids; relaxed */
     ev_thread_t       *threads;
     int                nthreads;
     loom_thread_t     *set;         /* nthreads workers, then housekeeper */

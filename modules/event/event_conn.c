@@ -66,7 +66,7 @@ ev_conn_publish(ev_child_t *evc)
 {
     process_score *ps = ap_get_scoreboard_process(evc->ch->slot);
 
-    ps->connections = evc->conns;
+    ps->connections = atomic_load_explicit(&evc->conns, memory_order_relaxed);
     ps->write_completion = evc->counts[EVC_WRITE];
     ps->keep_alive = evc->counts[EVC_KEEPALIVE];
     ps->lingering_close = evc->counts[EVC_LINGER];
@@ -161,12 +161,14 @@ conn_put(ev_conn_t *ec)
     ec->head_peeked = 0;
     ec->head_due = 0;
     pthread_mutex_lock(&evc->lock);
-    evc->conns--;
+    atomic_fetch_sub_explicit(&evc->conns, 1, memory_order_relaxed);
     ev_conn_publish(evc);
     if (keep_locked(evc, ec)) {
         ec = NULL;
     }
-    if (evc->stopping != LOOM_STOP_NONE && evc->conns == 0) {
+    if (atomic_load_explicit(&evc->stopping, memory_order_acquire)
+            != LOOM_STOP_NONE
+        && atomic_load_explicit(&evc->conns, memory_order_relaxed) == 0) {
         pthread_cond_broadcast(&evc->drained);
     }
     ev_child_update_accepting(evc);
@@ -237,7 +239,8 @@ arm_for_state(ev_child_t *evc, ev_conn_t *ec, uint64_t now)
 
     switch (ec->state) {
     case EV_KEEPALIVE:
-        if (evc->stopping != LOOM_STOP_NONE) {
+        if (atomic_load_explicit(&evc->stopping, memory_order_acquire)
+            != LOOM_STOP_NONE) {
             loom_timerq_start_lane(&evc->timers, &ec->timer, evc->drain_lane,
                                    now);
         }
@@ -527,9 +530,10 @@ process_step(ev_thread_t *t, ev_conn_t *ec)
     ec->started = 1;
     if (!c->aborted) {
         ec->cs.state = CONN_STATE_PROCESSING;
-        t->lt->busy_fd = ec->watch.fd;
+        atomic_store_explicit(&t->lt->busy_fd, ec->watch.fd,
+                              memory_order_relaxed);
         rc = ap_run_process_connection(c);
-        t->lt->busy_fd = -1;
+        atomic_store_explicit(&t->lt->busy_fd, -1, memory_order_relaxed);
     }
     return state_after_hooks(ec, rc);
 }
@@ -574,7 +578,9 @@ linger_step(ev_conn_t *ec)
 
     if (!ec->lingering) {
         int brief = apr_table_get(c->notes, "short-lingering-close") != NULL
-                    || ec->evc->stopping != LOOM_STOP_NONE;
+                    || atomic_load_explicit(&ec->evc->stopping,
+                                            memory_order_acquire)
+                       != LOOM_STOP_NONE;
 
         ec->lingering = 1;
         /* The last flush may wait a little, never a thread's lifetime. */
@@ -723,7 +729,8 @@ ev_conn_accepted(ev_thread_t *t, ev_conn_t *ec)
     ec->ba = apr_bucket_alloc_create(ec->ptrans);
     ec->watch.fd = fd;
     ec->id = evc->ch->slot * 1048576L
-             + __atomic_fetch_add(&evc->next_id, 1, __ATOMIC_RELAXED)
+             + atomic_fetch_add_explicit(&evc->next_id, 1,
+                                         memory_order_relaxed)
                % 1048576L;
     memset(&ec->cs, 0, sizeof(ec->cs));
     c = ap_run_create_connection(ec->ptrans, ap_server_conf, ec->sock, ec->id,

@@ -38,7 +38,7 @@ serve_one(loom_child_t *ch, apr_socket_t *csd, apr_pool_t *ptrans,
     apr_os_sock_t fd;
 
     apr_os_sock_get(&fd, csd);
-    ch->conns++;
+    atomic_fetch_add_explicit(&ch->conns, 1, memory_order_relaxed);
     loom_signals_child_busy_fd(fd);
     loom_conn_serve_sync(csd, ptrans, ch->slot, sbh, ba, ch->thread);
     loom_signals_child_busy_fd(-1);

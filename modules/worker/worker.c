@@ -11,6 +11,7 @@
  * Named worker.c on purpose: httpd takes the module name from it, and
  * mod_http2 and <IfModule worker.c> recognise worker by that name. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include "httpd.h"
@@ -47,7 +48,7 @@ struct pool_of_threads {
     struct worker    *workers;
     int               count;
     loom_thread_t    *set;           /* count workers, then the listener */
-    volatile int      stop;
+    _Atomic int       stop;          /* release by main, acquire by all */
 };
 
 struct worker {
@@ -61,6 +62,13 @@ struct worker {
 };
 
 
+static int
+stopping(struct pool_of_threads *pt)
+{
+    return atomic_load_explicit(&pt->stop, memory_order_acquire);
+}
+
+
 static void *APR_THREAD_FUNC
 worker_thread(apr_thread_t *thread, void *arg)
 {
@@ -71,15 +79,15 @@ worker_thread(apr_thread_t *thread, void *arg)
     apr_os_sock_t fd;
 
     for (;;) {
-        loom_sb_thread_idle(ch->slot, w->id, w->pt->stop != 0);
+        loom_sb_thread_idle(ch->slot, w->id, stopping(w->pt));
         if (loom_handoff_take(&w->pt->handoff, w->id, &csd) != 0) {
             break;
         }
         apr_os_sock_get(&fd, csd);
-        w->lt->busy_fd = fd;
+        atomic_store_explicit(&w->lt->busy_fd, fd, memory_order_relaxed);
         loom_conn_serve_sync(csd, w->ptrans, id_base + w->id, w->sbh, w->ba,
                              thread);
-        w->lt->busy_fd = -1;
+        atomic_store_explicit(&w->lt->busy_fd, -1, memory_order_relaxed);
         apr_pool_clear(w->ptrans);
     }
     loom_sb_thread_status(ch->slot, w->id, SERVER_DEAD);
@@ -98,7 +106,7 @@ accept_one(struct pool_of_threads *pt, apr_pool_t *ptrans, apr_socket_t **csd)
         case 0:
             return 0;
         case -EAGAIN:
-            if (pt->stop) {
+            if (stopping(pt)) {
                 return -1;
             }
             break;
@@ -118,13 +126,14 @@ listener_thread(apr_thread_t *thread, void *arg)
     apr_socket_t *csd;
     int seat;
 
-    while (!pt->stop && (seat = loom_handoff_reserve(&pt->handoff)) >= 0) {
+    while (!stopping(pt) && (seat = loom_handoff_reserve(&pt->handoff)) >= 0) {
         if (accept_one(pt, pt->workers[seat].ptrans, &csd) != 0) {
             loom_handoff_unreserve(&pt->handoff, seat);
             break;
         }
         loom_handoff_give(&pt->handoff, seat, csd);
-        if (++ch->conns == ap_max_requests_per_child) {
+        if (atomic_fetch_add_explicit(&ch->conns, 1, memory_order_relaxed) + 1
+            == ap_max_requests_per_child) {
             loom_signals_child_request(LOOM_STOP_GRACEFUL);
             break;
         }
@@ -181,7 +190,7 @@ prepare(struct pool_of_threads *pt, loom_child_t *ch)
 static void
 stop_threads(struct pool_of_threads *pt, loom_stop_e how)
 {
-    pt->stop = 1;
+    atomic_store_explicit(&pt->stop, 1, memory_order_release);
     loom_poller_wake(pt->listeners.poller);
     loom_handoff_end(&pt->handoff, how == LOOM_STOP_NOW);
     if (how == LOOM_STOP_NOW) {
