@@ -29,6 +29,7 @@ typedef struct loom_listeners {
     _Atomic int           held;
     apr_time_t            paused_until; /* 0: not paused for lack of fds */
     int                   emfile_logged;
+    int                   rearm_logged; /* LOOM0207 said once */
     int                   next_try;     /* the listener tried first */
 } loom_listeners_t;
 

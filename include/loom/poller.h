@@ -1,8 +1,14 @@
 /* The one poller interface. poll_epoll.c implements it on epoll and is the
  * only file that includes <sys/epoll.h>.
  *
- * A watch is embedded in whatever owns the descriptor; the poller hands it
- * back on readiness, and the caller dispatches on `kind` with a switch. */
+ * A watch is embedded in whatever owns the descriptor; a wait hands back
+ * the watches that fired, and the caller dispatches on `kind` with one
+ * switch.
+ *
+ * Threads: any thread may add, change, remove and wait, on the same poller
+ * at once (epoll serialises them); a watch itself must not be changed by
+ * two threads at once, which the one-shot ownership rule of the models
+ * guarantees. The wake-ups are async-signal-safe. */
 #ifndef LOOM_POLLER_H
 #define LOOM_POLLER_H
 
@@ -12,9 +18,10 @@
 typedef struct loom_poller loom_poller_t;
 
 enum loom_watch_kind {
-    LOOM_W_LISTENER,
-    LOOM_W_CONN,
-    LOOM_W_OTHER
+    LOOM_W_LISTENER,    /* data: the model's listener record */
+    LOOM_W_CONN,        /* data: the model's connection record */
+    LOOM_W_CALLBACKS,   /* data: the model's queue of due timed callbacks */
+    LOOM_W_WAKE         /* the poller's own wake-up: never handed back */
 };
 
 typedef struct loom_watch {
@@ -30,7 +37,11 @@ typedef struct loom_watch {
 #define LOOM_ARM_EXCLUSIVE 1u  /* wake one waiter of many (listeners) */
 #define LOOM_ARM_ONESHOT   2u  /* disarm after one report (connections) */
 
-typedef void loom_ready_fn(void *ctx, loom_watch_t *w, unsigned ev);
+/* One watch that fired, and how (LOOM_POLL_*). */
+typedef struct loom_fired {
+    loom_watch_t *watch;
+    unsigned      ev;
+} loom_fired_t;
 
 /* Creates a poller whose descriptors close with `pool`. 0 or -errno. */
 int loom_poller_create(loom_poller_t **out, apr_pool_t *pool);
@@ -43,16 +54,13 @@ int loom_poller_mod(loom_poller_t *p, loom_watch_t *w, unsigned ev,
                     unsigned flags);
 int loom_poller_del(loom_poller_t *p, loom_watch_t *w);
 
-/* Waits up to timeout_ms (-1: no limit) and calls fn once per ready watch.
- * Returns the number of reports, 0 on timeout or wake-up, or -errno
- * (-EINTR when a signal arrived). */
-int loom_poller_wait(loom_poller_t *p, int timeout_ms, loom_ready_fn *fn,
-                     void *ctx);
-
-/* The same, taking at most `max` reports: threads that share one poller
- * take one each, so that ready connections spread over idle threads. */
-int loom_poller_wait_n(loom_poller_t *p, int max, int timeout_ms,
-                       loom_ready_fn *fn, void *ctx);
+/* Waits up to timeout_ms (-1: no limit) for at most `max` watches to
+ * fire and writes them to fired[0..n). Returns n, 0 on timeout or
+ * wake-up, or -errno (-EINTR when a signal arrived). Threads that share
+ * one poller ask for one each, so that ready connections spread over the
+ * idle threads. */
+int loom_poller_wait(loom_poller_t *p, loom_fired_t *fired, int max,
+                     int timeout_ms);
 
 /* Makes a current or next wait return. Async-signal-safe, any thread. */
 void loom_poller_wake(loom_poller_t *p);

@@ -1,6 +1,9 @@
 /* Every Loom message carries a stable "LOOMnnnn" tag that tests and admins
- * can match, as httpd's APLOGNO tags do. Numbers: 01xx config, 02xx
- * listeners, 03xx processes, 04xx parent, 05xx connections, 1xxx models. */
+ * can match, as httpd's APLOGNO tags do. Numbers: 00xx module set-up,
+ * 01xx directives, 02xx listeners, 03xx forking and reaping children,
+ * 04xx the parent's view of its children (crashes, restarts, drains),
+ * 05xx a child's threads and poller, 10xx prefork, 11xx worker, 12xx
+ * event. A tag, once used, keeps its meaning. */
 #ifndef LOOM_TAGS_H
 #define LOOM_TAGS_H
 

@@ -82,8 +82,14 @@ loom_listen_open(loom_state_t *st, server_rec *s)
 }
 
 
+/* How long accepting pauses after a listener could not be armed. */
+#define RETRY_ARM_MS 100
+
+
+/* 0, or -errno of the epoll_ctl() that failed, with *failed_fd (when not
+ * NULL) set to that listener's descriptor. */
 static int
-arm(loom_listeners_t *l)
+arm(loom_listeners_t *l, int *failed_fd)
 {
     int i, err;
 
@@ -95,6 +101,9 @@ arm(loom_listeners_t *l)
                                   LOOM_POLL_IN, l->arm_flags);
         }
         if (err != 0) {
+            if (failed_fd != NULL) {
+                *failed_fd = l->items[i].watch.fd;
+            }
             return err;
         }
     }
@@ -117,13 +126,34 @@ disarm(loom_listeners_t *l)
 }
 
 
+/* A listener could not be armed again (epoll_ctl failed, which takes a
+ * lack of kernel memory or a closed descriptor): without this the child
+ * would never accept again and nobody would know. Accepting pauses and
+ * loom_listen_tick tries again; said once per child. */
+static void
+rearm_failed(loom_listeners_t *l, int err)
+{
+    if (!l->rearm_logged) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf, LOOMNO(0207)
+                     "epoll_ctl() could not arm this child's listeners "
+                     "again; accepting pauses and is retried every %d ms",
+                     RETRY_ARM_MS);
+        l->rearm_logged = 1;
+    }
+    if (l->armed) {
+        disarm(l);
+    }
+    l->paused_until = apr_time_now() + apr_time_from_msec(RETRY_ARM_MS);
+}
+
+
 int
 loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
                        loom_poller_t *poller, apr_pool_t *pool,
                        unsigned arm_flags)
 {
     ap_listen_rec *lr;
-    int b, n = 0;
+    int b, err, fd = -1, n = 0;
 
     for (b = 0; b < st->num_buckets; b++) {
         if (b != bucket) {
@@ -147,7 +177,13 @@ loom_listen_child_init(loom_listeners_t *l, loom_state_t *st, int bucket,
         it->watch.data = it;
         it->lr = lr;
     }
-    return arm(l);
+    err = arm(l, &fd);
+    if (err != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, -err, ap_server_conf,
+                     LOOMNO(0208) "epoll_ctl() could not add listener fd %d "
+                     "to the child's poller", fd);
+    }
+    return err;
 }
 
 
@@ -216,21 +252,16 @@ take(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
 }
 
 
-/* The poller only wakes the waiter: take() finds the ready
- * listener itself. */
-static void
-on_wake(void *ctx, loom_watch_t *w, unsigned ev)
-{
-}
-
-
 int
 loom_listen_next(loom_listeners_t *l, apr_pool_t *ptrans, apr_socket_t **csd)
 {
     int rc = take(l, ptrans, csd);
 
     if (rc == -EAGAIN) {
-        rc = loom_poller_wait(l->poller, loom_listen_tick(l), on_wake, NULL);
+        /* What fired only wakes us: take() finds the ready listener. */
+        loom_fired_t fired[8];
+
+        rc = loom_poller_wait(l->poller, fired, 8, loom_listen_tick(l));
         if (rc < 0 && rc != -EINTR) {
             ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf,
                          LOOMNO(0205) "epoll_wait() on the listeners "
@@ -292,9 +323,13 @@ loom_listen_tick(loom_listeners_t *l)
         return (int) apr_time_as_msec(l->paused_until - now) + 1;
     }
     l->paused_until = 0;
-    if (!loom_listen_held(l) && arm(l) != 0) {
-        loom_listen_pause(l, 100, errno);
-        return 100;
+    if (!loom_listen_held(l)) {
+        int err = arm(l, NULL);
+
+        if (err != 0) {
+            rearm_failed(l, -err);
+            return RETRY_ARM_MS;
+        }
     }
     return -1;
 }
@@ -303,8 +338,12 @@ loom_listen_tick(loom_listeners_t *l)
 void
 loom_listen_rearm(loom_listeners_t *l, loom_watch_t *w)
 {
-    if (l->armed) {
-        loom_poller_mod(l->poller, w, LOOM_POLL_IN, l->arm_flags);
+    int err;
+
+    if (l->armed
+        && (err = loom_poller_mod(l->poller, w, LOOM_POLL_IN,
+                                  l->arm_flags)) != 0) {
+        rearm_failed(l, -err);
     }
 }
 
@@ -324,7 +363,11 @@ loom_listen_hold(loom_listeners_t *l, int on)
         disarm(l);
     }
     else if (!on && !l->armed && l->paused_until == 0 && l->count > 0) {
-        arm(l);
+        int err = arm(l, NULL);
+
+        if (err != 0) {
+            rearm_failed(l, -err);
+        }
     }
 }
 

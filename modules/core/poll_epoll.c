@@ -10,6 +10,7 @@
 #include "http_main.h"
 #include "apr_pools.h"
 
+#include "loom/log.h"
 #include "loom/poller.h"
 
 #define BATCH 64
@@ -55,27 +56,40 @@ to_epoll(unsigned ev, unsigned flags)
 }
 
 
+/* A poller that could not be made says which call failed; the caller
+ * only decides what that means for it. */
+static int
+create_failed(const char *call, int err)
+{
+    ap_log_error(APLOG_MARK, APLOG_EMERG, err, ap_server_conf,
+                 LOOMNO(0503) "%s failed while making a poller", call);
+    return -err;
+}
+
+
 int
 loom_poller_create(loom_poller_t **out, apr_pool_t *pool)
 {
     loom_poller_t *p = apr_pcalloc(pool, sizeof(*p));
+    int err;
 
     p->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (p->epfd < 0) {
-        return -errno;
+        return create_failed("epoll_create1()", errno);
     }
     p->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->wakefd < 0) {
-        int err = errno;
-
+        err = errno;
         close(p->epfd);
-        return -err;
+        return create_failed("eventfd()", err);
     }
     apr_pool_cleanup_register(pool, p, close_poller, apr_pool_cleanup_null);
     p->wake_watch.fd = p->wakefd;
-    p->wake_watch.kind = LOOM_W_OTHER;
+    p->wake_watch.kind = LOOM_W_WAKE;
     *out = p;
-    return loom_poller_add(p, &p->wake_watch, LOOM_POLL_IN, 0);
+    err = loom_poller_add(p, &p->wake_watch, LOOM_POLL_IN, 0);
+    return err == 0 ? 0 : create_failed("epoll_ctl(ADD) of its wake-up eventfd",
+                                        -err);
 }
 
 
@@ -112,16 +126,8 @@ loom_poller_del(loom_poller_t *p, loom_watch_t *w)
 
 
 int
-loom_poller_wait(loom_poller_t *p, int timeout_ms, loom_ready_fn *fn,
-                 void *ctx)
-{
-    return loom_poller_wait_n(p, BATCH, timeout_ms, fn, ctx);
-}
-
-
-int
-loom_poller_wait_n(loom_poller_t *p, int max, int timeout_ms,
-                   loom_ready_fn *fn, void *ctx)
+loom_poller_wait(loom_poller_t *p, loom_fired_t *fired, int max,
+                 int timeout_ms)
 {
     struct epoll_event evs[BATCH];
     int i, n, reports = 0;
@@ -134,7 +140,7 @@ loom_poller_wait_n(loom_poller_t *p, int max, int timeout_ms,
         loom_watch_t *w = evs[i].data.ptr;
         unsigned ev = 0;
 
-        if (w == &p->wake_watch) {
+        if (w->kind == LOOM_W_WAKE) {
             uint64_t drained;
 
             if (!atomic_load_explicit(&p->wake_all, memory_order_acquire)) {
@@ -145,7 +151,8 @@ loom_poller_wait_n(loom_poller_t *p, int max, int timeout_ms,
         ev |= (evs[i].events & EPOLLIN) ? LOOM_POLL_IN : 0;
         ev |= (evs[i].events & EPOLLOUT) ? LOOM_POLL_OUT : 0;
         ev |= (evs[i].events & (EPOLLERR | EPOLLHUP)) ? LOOM_POLL_ERR : 0;
-        fn(ctx, w, ev);
+        fired[reports].watch = w;
+        fired[reports].ev = ev;
         reports++;
     }
     return reports;

@@ -151,6 +151,26 @@ accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
 }
 
 
+/* Lets the next idle thread take the callbacks' watch. If epoll cannot
+ * arm it again, no thread would ever run a timed callback in this child
+ * again: the child says so and leaves gracefully, and a new one takes
+ * its place. */
+static void
+rearm_callbacks(ev_child_t *evc)
+{
+    int err = loom_poller_mod(evc->poller, &evc->cb_watch, LOOM_POLL_IN,
+                              LOOM_ARM_ONESHOT);
+
+    if (err != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, -err, ap_server_conf,
+                     LOOMNO(1207) "epoll_ctl(MOD) of the timed callbacks' "
+                     "eventfd %d failed; this child stops gracefully",
+                     evc->cb_watch.fd);
+        loom_signals_child_request(LOOM_STOP_GRACEFUL);
+    }
+}
+
+
 /* A worker thread took the callbacks' watch: it runs the first due
  * callback, lets the next idle thread have the watch for the others, and
  * gives back the connections the callback finished with. */
@@ -176,8 +196,7 @@ run_callback(ev_thread_t *t)
         (void) !read(evc->cb_watch.fd, &drained, sizeof(drained));
     }
     pthread_mutex_unlock(&evc->lock);
-    loom_poller_mod(evc->poller, &evc->cb_watch, LOOM_POLL_IN,
-                    LOOM_ARM_ONESHOT);
+    rearm_callbacks(evc);
     if (cb == NULL) {
         return;
     }
@@ -188,16 +207,6 @@ run_callback(ev_thread_t *t)
     evc->cb_running--;
     ev_conn_resume_suspended(evc);
     pthread_mutex_unlock(&evc->lock);
-}
-
-
-static void
-on_ready(void *ctx, loom_watch_t *w, unsigned ev)
-{
-    ev_thread_t *t = ctx;
-
-    t->ready = w;
-    t->ready_ev = ev;
 }
 
 
@@ -228,6 +237,22 @@ wake_housekeeper(ev_child_t *evc)
 }
 
 
+/* epoll_wait() fails only on a bad descriptor or argument: the child
+ * cannot serve, says so once, and stops gracefully. */
+static void
+wait_failed(ev_child_t *evc, int err)
+{
+    static _Atomic int said;
+
+    if (!atomic_exchange_explicit(&said, 1, memory_order_relaxed)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf,
+                     LOOMNO(1206) "epoll_wait() on the child's poller "
+                     "failed; this child stops gracefully");
+    }
+    loom_signals_child_request(LOOM_STOP_GRACEFUL);
+}
+
+
 static void *APR_THREAD_FUNC
 worker_thread(apr_thread_t *thread, void *arg)
 {
@@ -239,9 +264,10 @@ worker_thread(apr_thread_t *thread, void *arg)
     while (!thread_may_exit(evc)) {
         int stopping = atomic_load_explicit(&evc->stopping,
                                             memory_order_acquire);
+        loom_fired_t fired;
+        int n;
 
         loom_sb_thread_idle(slot, t->id, stopping != LOOM_STOP_NONE);
-        t->ready = NULL;
         atomic_fetch_add_explicit(&evc->idle_threads, 1, memory_order_relaxed);
         if (stopping == LOOM_STOP_NONE && loom_listen_held(&evc->listeners)) {
             pthread_mutex_lock(&evc->lock);
@@ -249,26 +275,29 @@ worker_thread(apr_thread_t *thread, void *arg)
             pthread_mutex_unlock(&evc->lock);
         }
         ev_gate_enter(&evc->gate);
-        loom_poller_wait_n(evc->poller, 1, -1, on_ready, t);
+        n = loom_poller_wait(evc->poller, &fired, 1, -1);
         atomic_fetch_sub_explicit(&evc->idle_threads, 1, memory_order_relaxed);
-        if (ev_gate_took(&evc->gate, t->id, t->ready != NULL, ev_now_ms())) {
+        if (ev_gate_took(&evc->gate, t->id, n > 0, ev_now_ms())) {
             wake_housekeeper(evc);
         }
-        if (t->ready == NULL) {
+        if (n <= 0) {
+            if (n < 0 && n != -EINTR) {
+                wait_failed(evc, -n);
+            }
             continue;
         }
-        switch ((enum loom_watch_kind) t->ready->kind) {
+        switch ((enum loom_watch_kind) fired.watch->kind) {
         case LOOM_W_LISTENER:
-            accept_one(t, t->ready->data);
+            accept_one(t, fired.watch->data);
             break;
         case LOOM_W_CONN:
-            ev_conn_ready(t, t->ready->data, t->ready_ev);
+            ev_conn_ready(t, fired.watch->data, fired.ev);
             break;
-        case LOOM_W_OTHER:
-            if (t->ready == &evc->cb_watch) {
-                run_callback(t);
-            }
+        case LOOM_W_CALLBACKS:
+            run_callback(t);
             break;
+        case LOOM_W_WAKE:
+            break;                     /* the poller keeps its own */
         }
         ev_gate_done(&evc->gate, t->id);
     }
@@ -415,10 +444,21 @@ make_conn_parent(ev_child_t *evc, apr_pool_t *pchild)
 }
 
 
+/* One step of setting up the child failed: says which, with its error. */
+static int
+setup_failed(const char *what, apr_status_t err)
+{
+    ap_log_error(APLOG_MARK, APLOG_EMERG, err, ap_server_conf,
+                 LOOMNO(1208) "setting up the child failed at %s", what);
+    return -1;
+}
+
+
 static int
 prepare(ev_child_t *evc, loom_child_t *ch)
 {
-    int i, tpc = ch->st->cfg->threads_per_child;
+    int i, err, tpc = ch->st->cfg->threads_per_child;
+    apr_status_t rv;
     pthread_condattr_t monotonic;
 
     evc->ch = ch;
@@ -446,27 +486,34 @@ prepare(ev_child_t *evc, loom_child_t *ch)
         evc->set[i].arg = t;
         ap_create_sb_handle(&t->sbh, ch->pchild, ch->slot, i);
     }
-    if (make_conn_parent(evc, ch->pchild) != APR_SUCCESS) {
-        return -1;
+    rv = make_conn_parent(evc, ch->pchild);
+    if (rv != APR_SUCCESS) {
+        return setup_failed("the connections' pool (apr_pool_create_ex(), "
+                            "apr_thread_mutex_create())", rv);
     }
     if (ev_gate_init(&evc->gate,
                      apr_pcalloc(ch->pchild, tpc * sizeof(ev_gate_seat_t)),
                      tpc) != 0) {
-        return -1;
+        return setup_failed("the gate (pthread_mutex_init(), "
+                            "pthread_cond_init())", 0);
     }
     evc->set[tpc].fn = housekeeper_thread;
     evc->set[tpc].arg = evc;
     if (loom_poller_create(&evc->poller, ch->pchild) != 0) {
-        return -1;
+        return -1;                              /* it said why */
     }
     evc->cb_tail = &evc->cb_head;
-    evc->cb_watch.kind = LOOM_W_OTHER;
+    evc->cb_watch.kind = LOOM_W_CALLBACKS;
     evc->cb_watch.data = evc;
     evc->cb_watch.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (evc->cb_watch.fd < 0
-        || loom_poller_add(evc->poller, &evc->cb_watch, LOOM_POLL_IN,
-                           LOOM_ARM_ONESHOT) != 0) {
-        return -1;
+    if (evc->cb_watch.fd < 0) {
+        return setup_failed("eventfd() for the timed callbacks", errno);
+    }
+    err = loom_poller_add(evc->poller, &evc->cb_watch, LOOM_POLL_IN,
+                          LOOM_ARM_ONESHOT);
+    if (err != 0) {
+        return setup_failed("epoll_ctl(ADD) of the timed callbacks' eventfd",
+                            -err);
     }
     return loom_listen_child_init(&evc->listeners, ch->st, ch->bucket,
                                   evc->poller, ch->pchild, LOOM_ARM_ONESHOT);
@@ -535,8 +582,9 @@ event_child_main(loom_child_t *ch)
     loom_stop_e how;
 
     if (prepare(&evc, ch) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
-                     LOOMNO(1202) "could not set up the child's poller");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, ap_server_conf,
+                     LOOMNO(1202) "this child cannot serve (the line before "
+                     "says why); it exits");
         loom_child_exit(ch, APEXIT_CHILDSICK);
     }
     running = &evc;

@@ -73,8 +73,6 @@ typedef struct ev_thread {
     int                id;
     loom_thread_t     *lt;          /* its thread; busy_fd while serving */
     ap_sb_handle_t    *sbh;
-    loom_watch_t      *ready;       /* what the last wait returned */
-    unsigned           ready_ev;
 } ev_thread_t;
 
 /* Counts mod_status shows per process; kept under the child lock and

@@ -81,8 +81,9 @@ prefork_child_main(loom_child_t *ch)
     if (loom_poller_create(&poller, ch->pchild) != 0
         || loom_listen_child_init(&ls, ch->st, ch->bucket, poller,
                                   ch->pchild, LOOM_ARM_EXCLUSIVE) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
-                     LOOMNO(1002) "could not set up the child's poller");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, ap_server_conf,
+                     LOOMNO(1002) "this child cannot serve (the line before "
+                     "says why); it exits");
         loom_child_exit(ch, APEXIT_CHILDSICK);
     }
     loom_signals_child_install(loom_poller_wake_fd(poller));

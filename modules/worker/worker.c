@@ -150,7 +150,7 @@ static int
 prepare(struct pool_of_threads *pt, loom_child_t *ch)
 {
     loom_poller_t *poller;
-    int i, tpc = ch->st->cfg->threads_per_child;
+    int i, err, tpc = ch->st->cfg->threads_per_child;
 
     pt->ch = ch;
     pt->count = tpc;
@@ -158,8 +158,15 @@ prepare(struct pool_of_threads *pt, loom_child_t *ch)
     pt->set = apr_pcalloc(ch->pchild, (tpc + 1) * sizeof(*pt->set));
     pt->set[tpc].fn = listener_thread;
     pt->set[tpc].arg = pt;
-    if (loom_handoff_init(&pt->handoff, tpc, ch->pchild) != 0
-        || loom_poller_create(&poller, ch->pchild) != 0
+    err = loom_handoff_init(&pt->handoff, tpc, ch->pchild);
+    if (err != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, -err, ap_server_conf,
+                     LOOMNO(1103) "pthread_mutex_init() for the hand-off "
+                     "failed");
+        return -1;
+    }
+    /* Both say why when they fail. */
+    if (loom_poller_create(&poller, ch->pchild) != 0
         || loom_listen_child_init(&pt->listeners, ch->st, ch->bucket, poller,
                                   ch->pchild, LOOM_ARM_EXCLUSIVE) != 0) {
         return -1;
@@ -207,8 +214,9 @@ worker_child_main(loom_child_t *ch)
     loom_stop_e how;
 
     if (prepare(&pt, ch) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
-                     LOOMNO(1102) "could not set up the child's threads");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, ap_server_conf,
+                     LOOMNO(1102) "this child cannot serve (the line before "
+                     "says why); it exits");
         loom_child_exit(ch, APEXIT_CHILDSICK);
     }
     loom_threads_run(ch, pt.set, pt.count + 1);
