@@ -19,9 +19,16 @@ typedef enum {
 
 struct loom_child;
 
+/* What a model can do. The core asks these, not which model it is; the
+ * model id only picks a model's row in tables of defaults and limits. */
+#define LOOM_CAP_THREADED 1u   /* several threads serve in one child */
+#define LOOM_CAP_ASYNC    2u   /* between requests, connections wait in the
+                                * child's poller, not on a thread */
+
 typedef struct loom_mpm_ops {
     const char   *name;          /* "loom_prefork"; -V shows "prefork" */
     loom_model_e  model;
+    unsigned      caps;          /* LOOM_CAP_* */
     module       *module;        /* the model's module struct */
     /* Runs in a freshly set-up child (privileges dropped, child_init done)
      * and never returns: it ends with loom_child_exit(). */
@@ -57,16 +64,16 @@ const char *loom_mpm_clash(cmd_parms *cmd, void *dummy, const char *other);
 
 /* Defines everything a model declares to httpd (its directive table, its
  * ops and its module struct) in one statement:
- *   LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, LOOM_PREFORK_COMMANDS,
+ *   LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, 0, LOOM_PREFORK_COMMANDS,
  *                   prefork_child_main, NULL, NULL, NULL);
  * The module symbol is mpm_loom_<name>_module, -V shows <name>. */
-#define LOOM_MPM_MODULE(name, model_id, commands, main_fn, idle_fn,         \
+#define LOOM_MPM_MODULE(name, model_id, caps, commands, main_fn, idle_fn,   \
                         query_fn, hooks_fn)                                \
     static const command_rec name##_cmds[] = {                             \
         commands, LOOM_CLASH_COMMAND("mpm_loom_" #name), { NULL }          \
     };                                                                     \
     static const loom_mpm_ops_t name##_ops = {                             \
-        "loom_" #name, model_id, &mpm_loom_##name##_module, main_fn,       \
+        "loom_" #name, model_id, caps, &mpm_loom_##name##_module, main_fn, \
         idle_fn, query_fn, hooks_fn                                        \
     };                                                                     \
     static void                                                            \

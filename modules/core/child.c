@@ -34,7 +34,7 @@ make_pool(loom_child_t *ch)
     apr_pool_create_ex(&ch->pchild, ch->st->pconf, NULL, allocator);
     apr_allocator_owner_set(allocator, ch->pchild);
     apr_pool_tag(ch->pchild, "pchild");
-    if (ch->st->ops->model != LOOM_MODEL_PREFORK) {
+    if (ch->st->ops->caps & LOOM_CAP_THREADED) {
         apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, ch->pchild);
         apr_allocator_mutex_set(allocator, mutex);
     }

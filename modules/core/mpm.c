@@ -103,7 +103,7 @@ loom_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     state.retained = retained_get();
     read_run_flags();
     loom_cfg_defaults(&cfg, state.ops->model);
-    if (state.ops->model != LOOM_MODEL_EVENT) {
+    if (!(state.ops->caps & LOOM_CAP_ASYNC)) {
         /* Loom takes no accept mutex, but `Mutex mpm-accept ...` lines in
          * existing configs must stay valid, as with stock prefork/worker. */
         ap_mutex_register(pconf, AP_ACCEPT_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
@@ -187,8 +187,8 @@ loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p)
     ap_hook_mpm(loom_master_run, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_query(loom_query, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_get_name(loom_get_name, NULL, NULL, APR_HOOK_MIDDLE);
-    if (ops->model != LOOM_MODEL_EVENT) {
-        loom_conn_register_hooks();
+    if (!(ops->caps & LOOM_CAP_ASYNC)) {
+        loom_conn_register_hooks();       /* connections served on a thread */
     }
     if (ops->register_hooks != NULL) {
         ops->register_hooks(p);

@@ -138,7 +138,7 @@ loom_proc_drain(loom_state_t *st, int slot)
     }
     sl->draining = 1;
     sl->drain_since = apr_time_now();
-    if (st->ops->model != LOOM_MODEL_PREFORK) {
+    if (st->ops->caps & LOOM_CAP_THREADED) {
         loom_sb_child_quiescing(slot);
     }
     loom_sb_child_finishing(st, slot);

@@ -21,7 +21,10 @@ mpm_state(void)
     if (loom_signals_child_pending() != LOOM_STOP_NONE) {
         real = AP_MPMQ_STOPPING;
     }
-    return loom_conn_mpm_state(real);
+    /* A thread that serves a whole connection (the synchronous models)
+     * may report the state its current request began in. */
+    return loom_state()->ops->caps & LOOM_CAP_ASYNC
+           ? real : loom_conn_mpm_state(real);
 }
 
 
@@ -30,7 +33,7 @@ shared_answer(int code, int *result)
 {
     const loom_state_t *st = loom_state();
     const loom_cfg_t *cfg = st->cfg;
-    int prefork = st->ops->model == LOOM_MODEL_PREFORK;
+    int threaded = (st->ops->caps & LOOM_CAP_THREADED) != 0;
 
     switch (code) {
     case AP_MPMQ_MAX_DAEMON_USED:
@@ -40,7 +43,7 @@ shared_answer(int code, int *result)
                   ? st->retained->max_slot_used : cfg->max_daemons;
         return 1;
     case AP_MPMQ_IS_THREADED:
-        *result = prefork ? AP_MPMQ_NOT_SUPPORTED : AP_MPMQ_STATIC;
+        *result = threaded ? AP_MPMQ_STATIC : AP_MPMQ_NOT_SUPPORTED;
         return 1;
     case AP_MPMQ_IS_FORKED:
         *result = AP_MPMQ_DYNAMIC;
@@ -55,22 +58,22 @@ shared_answer(int code, int *result)
         *result = cfg->threads_per_child;
         return 1;
     case AP_MPMQ_MIN_SPARE_DAEMONS:
-        *result = prefork ? cfg->min_spare : 0;
+        *result = threaded ? 0 : cfg->min_spare;
         return 1;
     case AP_MPMQ_MIN_SPARE_THREADS:
-        *result = prefork ? 0 : cfg->min_spare;
+        *result = threaded ? cfg->min_spare : 0;
         return 1;
     case AP_MPMQ_MAX_SPARE_DAEMONS:
-        *result = prefork ? cfg->max_spare : 0;
+        *result = threaded ? 0 : cfg->max_spare;
         return 1;
     case AP_MPMQ_MAX_SPARE_THREADS:
-        *result = prefork ? 0 : cfg->max_spare;
+        *result = threaded ? cfg->max_spare : 0;
         return 1;
     case AP_MPMQ_MAX_REQUESTS_DAEMON:
         *result = ap_max_requests_per_child;
         return 1;
     case AP_MPMQ_MAX_DAEMONS:
-        *result = prefork ? cfg->max_workers : cfg->max_daemons;
+        *result = threaded ? cfg->max_daemons : cfg->max_workers;
         return 1;
     case AP_MPMQ_MPM_STATE:
         *result = mpm_state();

@@ -656,5 +656,6 @@ event_own_hooks(apr_pool_t *p)
 }
 
 
-LOOM_MPM_MODULE(event, LOOM_MODEL_EVENT, LOOM_EVENT_COMMANDS,
+LOOM_MPM_MODULE(event, LOOM_MODEL_EVENT, LOOM_CAP_THREADED | LOOM_CAP_ASYNC,
+                LOOM_EVENT_COMMANDS,
                 event_child_main, event_idle_workers, event_query, event_own_hooks);

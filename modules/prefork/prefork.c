@@ -100,5 +100,5 @@ prefork_child_main(loom_child_t *ch)
 }
 
 
-LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, LOOM_PREFORK_COMMANDS,
+LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, 0, LOOM_PREFORK_COMMANDS,
                 prefork_child_main, NULL, NULL, NULL);
