@@ -1,6 +1,10 @@
 /* Directives: one table for the three models, one generic setter, and the
  * checks and derived limits, so that no model carries its own copy.
  *
+ * Threads: the setters and checks run while httpd reads the configuration,
+ * in the parent's one thread; afterwards the values are read-only (and
+ * children read their inherited copy from any thread).
+ *
  * The command_rec macros below are the only per-model lists; each row points
  * at a loom_directive_e, and config.c knows every row's defaults and range. */
 #ifndef LOOM_CONFIG_H

@@ -1,6 +1,10 @@
 /* The core's one context: what the current configuration pass set up, and
  * the data retained across restarts (the DSO is unloaded and reloaded on
- * every restart, so anything that must survive lives in `retained`). */
+ * every restart, so anything that must survive lives in `retained`).
+ *
+ * Threads: written only by the parent's one thread, during configuration
+ * and in its loop; a child inherits a copy at fork and only reads it, from
+ * any of its threads, so nothing here needs a lock. */
 #ifndef LOOM_STATE_H
 #define LOOM_STATE_H
 

@@ -60,7 +60,8 @@ typedef struct ev_conn {
     uint64_t            linger_due;
     long                id;
     ev_child_t         *evc;
-    apr_pool_t         *ptrans;     /* own allocator; cleared on close */
+    apr_pool_t         *ptrans;     /* a subpool of evc->pconns; cleared on
+                                     * close, kept with the record */
     apr_bucket_alloc_t *ba;
     apr_socket_t       *sock;
     conn_rec           *c;
