@@ -192,7 +192,7 @@ ok +($after->{ConnsTotal} // 99) <= 1,
 # graceful stop: after a graceful restart the old child must be gone soon.
 my @old = $s->child_pids;
 $s->signal('graceful');
-my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @old }, 5);
+my $gone = $s->wait_until(sub { !grep { Loom::Proc::running($_) } @old }, 5);
 figures($kind, 'graceful restart: old child ' . ($gone ? 'exited' : 'still running after 5 s'));
 ok $gone, 'after a graceful restart the old child exits (nothing left suspended)';
 }

@@ -55,7 +55,7 @@ $s->write_doc('sleep.cgi', "#!/bin/sh\nsleep \${QUERY_STRING:-4}\n"
 plan tests => 8;
 
 # The serving child: the one with threads (the other is mod_cgid's daemon).
-sub ntasks ($pid) { my @t = glob "/proc/$pid/task/*"; return scalar @t }
+sub ntasks ($pid) { Loom::Proc::thread_count($pid) // 0 }
 my $child;
 ok $s->wait_until(sub {
         ($child) = sort { ntasks($b) <=> ntasks($a) } $s->child_pids;
@@ -64,13 +64,7 @@ ok $s->wait_until(sub {
 
 # Under load -------------------------------------------------------------------
 sub runnable_threads ($pid) {
-    my $n = 0;
-    for my $stat (glob "/proc/$pid/task/*/stat") {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        $n++ if $line =~ /\) R /;
-    }
-    return $n;
+    return scalar grep { $_ eq 'R' } Loom::Proc::thread_states($pid);
 }
 
 my $load = wrk_bg(url => $s->url('/small.html'), conns => 32, seconds => 4,

@@ -49,14 +49,7 @@ $s->wait_until(sub { ((status_counts($s) // {})->{Processes} // 0) >= 2 }, 5);
 
 plan tests => 10;
 
-sub pss_kb {
-    my $kb = 0;
-    for my $pid ($s->all_pids) {
-        open my $fh, '<', "/proc/$pid/smaps_rollup" or next;
-        while (<$fh>) { if (/^Pss:\s+(\d+)/) { $kb += $1; last } }
-    }
-    return $kb;
-}
+sub pss_kb { Loom::Proc::pss_kb($s->all_pids) }
 my $pss_before = pss_kb();
 
 my @c = connect_many($s->port, $N);

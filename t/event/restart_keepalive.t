@@ -82,8 +82,8 @@ ok +($requests // 0) > 100, "wrk ran ($requests requests)";
 
 # The old generations' children finish and exit.
 my @old = sort { $a <=> $b } keys %old;
-my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @old }, 10);
-my @left = grep { Loom::Server::running($_) } @old;
+my $gone = $s->wait_until(sub { !grep { Loom::Proc::running($_) } @old }, 10);
+my @left = grep { Loom::Proc::running($_) } @old;
 figures($kind, sprintf '%d children of old generations; still running after '
     . 'the load: %s', scalar @old, @left ? "@left" : 'none');
 ok $gone, 'every child of the old generations exited';

@@ -90,9 +90,8 @@ sub answer {
 
 # (name, state, parent pid) of a process, or () once it is gone.
 sub stat_of {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/stat" or return ();
-    return (<$fh> // '') =~ /^\d+ \((.*)\) (\S) (\d+)/;
+    my $st = Loom::Proc::proc_stat($_[0]) or return ();
+    return @$st{qw(comm state ppid)};
 }
 
 # Those of these pids that still run as apache2. A pid taken from the
@@ -101,7 +100,7 @@ sub stat_of {
 # Zombies waiting for PID 1 count as gone.
 sub httpd_running {
     my %seen;
-    return grep { !$seen{$_}++ && Loom::Server::running($_)
+    return grep { !$seen{$_}++ && Loom::Proc::running($_)
                   && ((stat_of($_))[0] // '') eq 'apache2' } @_;
 }
 sub gone { return !httpd_running(@_) }
@@ -159,7 +158,7 @@ plan tests => 24;
     ok $s->wait_until(sub { generation($s) == $gen + 1 }, 5),
        'graceful: the MPM generation went up by one';
     my $old = $before ? $before->{pid} : 0;
-    ok $old && $s->wait_until(sub { !Loom::Server::running($old) }, 5),
+    ok $old && $s->wait_until(sub { !Loom::Proc::running($old) }, 5),
        "graceful: the old child ($old) exits after its request";
     $s->signal('graceful');
     ok $s->wait_until(sub { generation($s) == $gen + 2 }, 5),

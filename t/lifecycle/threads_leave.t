@@ -53,12 +53,12 @@ is generation(), $gen0 + $GRACEFUL + $HARD,
    "the generation went up by " . ($GRACEFUL + $HARD) . " ($GRACEFUL graceful, $HARD hard)";
 my %now = map { $_ => 1 } running_kids($s);
 delete @old{keys %now};
-ok $s->wait_until(sub { !grep { Loom::Server::running($_) } keys %old }, 10),
+ok $s->wait_until(sub { !grep { Loom::Proc::running($_) } keys %old }, 10),
    'every child of an old generation exited within 10 s ('
    . scalar(keys %old) . ' children of 64 threads each)';
 my @crashes = $s->crashes;
 is_deeply \@crashes, [], 'no child crashed (error log)';
 my $lr = request_loop(port => $s->port, seconds => 0.5);
 ok $lr->{ok} > 0 && $lr->{failed} == 0, "serving after the restarts ($lr->{ok} requests)";
-ok Loom::Server::running($s->pid), 'the parent is alive';
+ok Loom::Proc::running($s->pid), 'the parent is alive';
 $s->stop;

@@ -30,7 +30,8 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(wrk_start wrk_stop tcp_conns fds status_rows running_kids);
+use Loom::Fault qw(wrk_start wrk_stop status_rows running_kids);
+use Loom::Proc qw(tcp_conns fds);
 use Loom::Load qw(get_raw);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
@@ -125,7 +126,7 @@ for my $sig (qw(SEGV ABRT KILL)) {
     my $cap = $threaded ? ($mpm =~ /worker/ ? $tpc : $conns) : 1;
     ok(($r->{requests} // 0) > 100 && $answered,
        "SIG$sig: the server kept serving (wrk: " . ($r->{requests} // 0) . ' requests; a fresh request answered)');
-    my $back = $s->wait_until(sub { running_kids($s) == $children && !Loom::Server::running($victim) }, 5);
+    my $back = $s->wait_until(sub { running_kids($s) == $children && !Loom::Proc::running($victim) }, 5);
     $figures[-1] .= $back ? ", $children children again" : ', children now ' . scalar(running_kids($s));
     SKIP: {
         # Stock event lost more than the victim's connections here (12
@@ -150,7 +151,7 @@ for my $sig (qw(SEGV ABRT KILL)) {
             or diag "lines naming $victim:\n" . join("\n", @mine);
     }
 }
-ok Loom::Server::running($parent), 'the parent lived through the three deaths';
+ok Loom::Proc::running($parent), 'the parent lived through the three deaths';
 SKIP: {
     skip 'the log line checked is Loom\'s', 1 unless $loom;
     my @loop = $s->errlog =~ /(LOOM040[37].*)/g;

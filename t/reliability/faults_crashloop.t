@@ -172,7 +172,7 @@ ok $s->wait_until(sub { running_kids($s) >= $start }, 10), "$start children to s
 my $f1 = burst(5);
 my $fig1 = show('burst 1', $f1);
 my $g = $f1->{good};
-ok Loom::Server::running($parent), 'the parent survived the crash loop';
+ok Loom::Proc::running($parent), 'the parent survived the crash loop';
 ok $f1->{crashes} >= 4, "the loop did crash children ($f1->{crashes} crashes)";
 my $allowed = $threaded ? $f1->{crashes} : 0;
 ok(($g->{ok_in_burst} // 0) > 0 && ($g->{failed} // 1) <= $allowed,
@@ -204,7 +204,7 @@ ok $r->{ok} > 0 && $r->{failed} == 0, "serving normally ($r->{ok} requests)";
 
 my $f2 = burst(2);
 my $fig2 = show('burst 2', $f2);
-ok Loom::Server::running($parent), 'the parent survived a second burst';
+ok Loom::Proc::running($parent), 'the parent survived a second burst';
 SKIP: {
     skip 'the log line checked is Loom\'s', 1 unless $loom;
     my @loop = $s->errlog =~ /(LOOM0403: .*)/g;

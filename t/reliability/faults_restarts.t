@@ -23,7 +23,8 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(wrk_start wrk_stop running_kids fds ipc_snapshot
+use Loom::Proc qw(fds);
+use Loom::Fault qw(wrk_start wrk_stop running_kids ipc_snapshot
                    status_auto_bounded log_lines);
 use Loom::Load qw(request_loop);
 
@@ -86,7 +87,7 @@ my $fig = sprintf('%d graceful restarts in %.1f s (slowest %.2f s); wrk: %d requ
                   $r->{requests} // 0, $failed, $r->{errors}, $r->{non2xx});
 note $fig;
 
-ok Loom::Server::running($parent) && generation() == $gen0 + $RESTARTS,
+ok Loom::Proc::running($parent) && generation() == $gen0 + $RESTARTS,
    "the generation went up by exactly $RESTARTS ($done restarts)";
 SKIP: {
     skip "stock closes idle keep-alive connections on a restart; figures printed", 1
@@ -101,12 +102,12 @@ my @crashes = $s->crashes;
 ok !@crashes, 'no child crashed (error log)' or diag join("\n", @crashes[0 .. ($#crashes > 4 ? 4 : $#crashes)]);
 
 # Old generations leave.
-my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @last_gen_kids }, 10);
+my $gone = $s->wait_until(sub { !grep { Loom::Proc::running($_) } @last_gen_kids }, 10);
 ok $gone, 'every child of an old generation exited within 10 s'
-    or diag 'still there: ' . join(' ', grep { Loom::Server::running($_) } @last_gen_kids);
+    or diag 'still there: ' . join(' ', grep { Loom::Proc::running($_) } @last_gen_kids);
 my @kids = running_kids($s);
 my %current = map { $_ => 1 } $parent, @kids;
-my @stray = grep { !$current{$_} && Loom::Server::running($_) } $s->all_pids;
+my @stray = grep { !$current{$_} && Loom::Proc::running($_) } $s->all_pids;
 ok !@stray, 'the instance is the parent and its ' . scalar(@kids) . ' current children only'
     or diag "stray processes: @stray";
 

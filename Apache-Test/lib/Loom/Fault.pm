@@ -10,10 +10,10 @@ use Time::HiRes qw(sleep time);
 use IO::Socket::INET;
 use IO::Select;
 use Loom::Load ();
+use Loom::Proc ();
 
 our @EXPORT_OK = qw(background collect wrk_bg wrk_start wrk_stop
-                    status_auto_bounded
-                    status_rows cpu_ticks clk_tck fds tcp_conns
+                    status_auto_bounded status_rows
                     prlimit_get prlimit_set ipc_snapshot log_lines
                     running_kids);
 
@@ -34,10 +34,8 @@ hash, or undef. C<status_rows($server, $timeout)>: mod_status's full page,
 one row per worker listed: { slot, gen, pid, acc (this child's accesses),
 mode, request }.
 
-What the kernel says: C<cpu_ticks($pid)>: utime + stime in clock ticks
-(C<clk_tck> per second). C<fds($pid)>: { fd => link target }.
-C<tcp_conns($pid, $port)>: established TCP connections of the process
-whose local port is $port. C<prlimit_get($pid, 'nofile')>: (soft, hard);
+What the kernel says about a process beyond Loom::Proc's /proc figures:
+C<prlimit_get($pid, 'nofile')>: (soft, hard);
 C<prlimit_set($pid, 'nproc', $soft)> sets the soft limit (1 on success).
 C<ipc_snapshot()>: the SysV shared memory segments { id => creator pid }
 and semaphore sets { id => [pids of the last operations] } owned by the
@@ -147,47 +145,6 @@ sub wrk_bg (%a) {
     return background(sub { Loom::Load::wrk(%a) });
 }
 
-sub clk_tck { POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100 }
-
-sub cpu_ticks ($pid) {
-    open my $fh, '<', "/proc/$pid/stat" or return undef;
-    my $line = <$fh> // return undef;
-    my ($rest) = $line =~ /^\d+ \(.*\) (.*)$/s or return undef;
-    my @f = split ' ', $rest;
-    return $f[11] + $f[12];        # fields 14 and 15: utime, stime
-}
-
-sub fds ($pid) {
-    opendir my $d, "/proc/$pid/fd" or return {};
-    my %f;
-    for my $fd (grep { /^\d+$/ } readdir $d) {
-        $f{$fd} = readlink("/proc/$pid/fd/$fd") // '?';
-    }
-    return \%f;
-}
-
-# Socket inodes of established IPv4/IPv6 TCP connections on local $port.
-sub _conn_inodes ($pid, $port) {
-    my %ino;
-    for my $f ("/proc/$pid/net/tcp", "/proc/$pid/net/tcp6") {
-        open my $fh, '<', $f or next;
-        <$fh>;
-        while (my $l = <$fh>) {
-            my @c = split ' ', $l;
-            my ($lport) = $c[1] =~ /:([0-9A-F]{4})$/ or next;
-            next unless hex($lport) == $port && $c[3] eq '01';
-            $ino{$c[9]} = 1;
-        }
-    }
-    return \%ino;
-}
-
-sub tcp_conns ($pid, $port) {
-    my $ino = _conn_inodes($pid, $port);
-    my $f = fds($pid);
-    return scalar grep { /^socket:\[(\d+)\]$/ && $ino->{$1} } values %$f;
-}
-
 sub prlimit_get ($pid, $res) {
     my $out = `prlimit --pid $pid --noheadings --raw --output=SOFT,HARD --$res 2>/dev/null`;
     my ($soft, $hard) = split ' ', ($out // '');
@@ -220,7 +177,7 @@ sub log_lines ($s, $re) {
 }
 
 sub running_kids ($s) {
-    return grep { Loom::Server::running($_) } $s->child_pids;
+    return grep { Loom::Proc::running($_) } $s->child_pids;
 }
 
 1;

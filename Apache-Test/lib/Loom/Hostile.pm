@@ -12,10 +12,11 @@ use Socket qw(SOL_SOCKET SO_LINGER SO_RCVBUF IPPROTO_TCP TCP_NODELAY
               inet_aton pack_sockaddr_in);
 use POSIX qw(EINPROGRESS);
 use Time::HiRes qw(sleep time);
+use Loom::Proc qw(running fd_count thread_count);
 
 our @EXPORT_OK = qw(sizing snapshot settle leaks rst
                     half_close raw_connect nb_connect good_clients
-                    parse_responses read_all cpu_ticks ensure_nofile
+                    parse_responses read_all ensure_nofile
                     status_code say_fig good_bg good_stop);
 
 =head1 Loom::Hostile
@@ -52,7 +53,6 @@ C<good_bg($port, timeout => 5)> runs good clients one after another in a
 forked process until C<good_stop($h)>, which returns the same hash as
 C<good_clients> (ok, failed, max_s: the slowest request).
 
-C<cpu_ticks(@pids)>: utime + stime of those processes, in clock ticks.
 C<ensure_nofile($n)>: raises this process's descriptor limit (soft, up to
 the hard limit) so that it can hold $n sockets; returns the soft limit.
 
@@ -67,27 +67,13 @@ sub sizing ($mpm) {
           . "MinSpareThreads 8\nMaxSpareThreads 24\nMaxRequestWorkers 64\n");
 }
 
-sub _count_dir ($dir) {
-    opendir(my $dh, $dir) or return undef;
-    my $n = grep { !/^\.\.?$/ } readdir $dh;
-    closedir $dh;
-    return $n;
-}
-
-sub _running ($pid) {
-    open my $fh, '<', "/proc/$pid/stat" or return 0;
-    my $line = <$fh> // return 0;
-    my ($state) = $line =~ /^\d+ \(.*\) (\S)/ or return 0;
-    return $state ne 'Z' && $state ne 'X';
-}
-
 sub snapshot ($s) {
     my $parent = $s->pid // 0;
     my %snap;
     for my $pid ($parent, $s->child_pids) {
-        next unless $pid && _running($pid);
-        my $fds = _count_dir("/proc/$pid/fd");
-        my $thr = _count_dir("/proc/$pid/task");
+        next unless running($pid);
+        my $fds = fd_count($pid);
+        my $thr = thread_count($pid);
         next unless defined $fds && defined $thr;
         $snap{$pid} = { fds => $fds, threads => $thr,
                         parent => $pid == $parent ? 1 : 0 };
@@ -255,17 +241,6 @@ sub good_stop ($h) {
     my %r;
     @r{qw(ok failed max_s)} = split ' ', $line;
     return \%r;
-}
-
-sub cpu_ticks (@pids) {
-    my $t = 0;
-    for my $pid (@pids) {
-        open my $fh, '<', "/proc/$pid/stat" or next;
-        my $line = <$fh> // next;
-        my @f = split ' ', ($line =~ s/^.*\) //r);
-        $t += $f[11] + $f[12];
-    }
-    return $t;
 }
 
 sub _nofile () {

@@ -10,6 +10,7 @@ use File::Basename qw(dirname);
 use Cwd qw(abs_path);
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
+use Loom::Proc ();
 
 my $MODS = '/usr/lib/apache2/modules';
 my @LIVE;
@@ -187,12 +188,9 @@ sub pid ($self) {
 sub child_pids ($self) {
     my $ppid = $self->pid // $self->{last_pid} // return ();
     my @kids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $comm, $rest) = $line =~ /^(\d+) \((.*)\) (.*)$/ or next;
-        my (undef, $pp) = split ' ', $rest;
-        push @kids, $pid if $pp == $ppid && $comm eq 'apache2';
+    for my $dir (glob '/proc/[0-9]*') {
+        my $st = Loom::Proc::proc_stat($dir =~ s{^/proc/}{}r) or next;
+        push @kids, $st->{pid} if $st->{ppid} == $ppid && $st->{comm} eq 'apache2';
     }
     return sort { $a <=> $b } @kids;
 }
@@ -240,15 +238,15 @@ sub wait_until ($self, $cond, $timeout = 10) {
 
 sub alive ($self) {
     my $pid = $self->pid // $self->{last_pid} // return 0;
-    return running($pid) ? 1 : 0;
+    return Loom::Proc::running($pid) ? 1 : 0;
 }
 
 sub stop ($self) {
     return 0 if $$ != $self->{owner};   # a forked helper process: not ours
     my $pid = $self->pid // $self->{last_pid};
-    if ($pid && running($pid)) {
+    if ($pid && Loom::Proc::running($pid)) {
         kill 'TERM', $pid;
-        $self->wait_until(sub { !running($pid) }, 15)
+        $self->wait_until(sub { !Loom::Proc::running($pid) }, 15)
             or kill 'KILL', $pid;
     }
     # Whatever the stop left behind dies with it: no stray servers.
@@ -280,15 +278,5 @@ END {
     $_->stop for @mine;
 }
 
-# Whether a process still runs: it exists and is not a zombie. kill 0 is
-# not enough: a daemonized parent that exited stays a zombie until PID 1
-# reaps it, and on some machines PID 1 reaps only every second or so.
-sub running ($pid) {
-    return 0 unless $pid;
-    open my $fh, '<', "/proc/$pid/stat" or return 0;
-    my $line = <$fh> // return 0;
-    my ($state) = $line =~ /^\d+ \(.*\) (\S)/ or return 0;
-    return $state ne 'Z' && $state ne 'X';
-}
 
 1;
