@@ -22,7 +22,8 @@ use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Slow qw(event_kind connect_many get_all wait_counts figures);
-use Loom::Fault qw(wrk_bg collect);
+use Loom::Fault qw(background collect);
+use Loom::Wrk qw(wrk);
 
 my $kind = event_kind();
 my $THREADS = 16;
@@ -67,8 +68,8 @@ sub runnable_threads ($pid) {
     return scalar grep { $_ eq 'R' } Loom::Proc::thread_states($pid);
 }
 
-my $load = wrk_bg(url => $s->url('/small.html'), conns => 32, seconds => 4,
-                  cpu => 1);
+my $load = background(sub { wrk(url => $s->url('/small.html'), conns => 32,
+                                seconds => 4, cpu => 1) });
 sleep 1;                                   # past wrk's start
 my @samples;
 my $until = time + 2;

@@ -16,7 +16,7 @@ use Test::More;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Load qw(wrk);
+use Loom::Wrk qw(wrk);
 use Loom::Slow qw(event_kind figures);
 
 my $kind = event_kind();

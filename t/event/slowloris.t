@@ -21,7 +21,7 @@ use Socket qw(MSG_DONTWAIT);
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Load qw(wrk);
+use Loom::Wrk qw(wrk);
 use Loom::Slow qw(event_kind status_counts fmt_counts figures);
 
 my $kind = event_kind();

@@ -30,7 +30,8 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(wrk_start wrk_stop status_rows running_kids);
+use Loom::Fault qw(status_rows running_kids);
+use Loom::Wrk qw(wrk_start wrk_stop);
 use Loom::Proc qw(tcp_conns fds);
 use Loom::Load qw(get_raw);
 

@@ -28,7 +28,8 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(wrk_start wrk_stop status_rows log_lines);
+use Loom::Fault qw(status_rows log_lines);
+use Loom::Wrk qw(wrk_start wrk_stop);
 use Loom::Load qw(get_raw);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';

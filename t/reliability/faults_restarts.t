@@ -24,7 +24,8 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Proc qw(fds);
-use Loom::Fault qw(wrk_start wrk_stop running_kids ipc_snapshot
+use Loom::Wrk qw(wrk_start wrk_stop);
+use Loom::Fault qw(running_kids ipc_snapshot
                    status_auto_bounded log_lines);
 use Loom::Load qw(request_loop);
 

@@ -12,8 +12,7 @@ use IO::Select;
 use Loom::Load ();
 use Loom::Proc ();
 
-our @EXPORT_OK = qw(background collect wrk_bg wrk_start wrk_stop
-                    status_auto_bounded status_rows
+our @EXPORT_OK = qw(background collect status_auto_bounded status_rows
                     prlimit_get prlimit_set ipc_snapshot log_lines
                     running_kids);
 
@@ -21,11 +20,7 @@ our @EXPORT_OK = qw(background collect wrk_bg wrk_start wrk_stop
 
 Load in the background: C<background(sub { ...; return {k => v} })> runs
 the sub in a forked process and returns a handle; C<collect($h)> waits for
-it and returns the hash (flat: numbers and strings). C<wrk_bg(%args)> is
-C<Loom::Load::wrk> in the background. C<wrk_start(url => ..., conns => 8)>
-starts wrk for as long as it takes (at most 300 s); C<wrk_stop($h)>
-interrupts it (SIGINT: wrk then prints its figures) and returns the hash
-C<Loom::Load::wrk> returns.
+it and returns the hash (flat: numbers and strings); wrk is Loom::Wrk's.
 
 Requests that cannot hang are Loom::Load's (C<get_raw>, C<request_loop>):
 their whole exchange is bounded.
@@ -85,42 +80,6 @@ sub status_auto_bounded ($s, $timeout = 5) {
     return \%h;
 }
 
-my %WRK;     # wrk processes started here and not stopped yet
-
-sub wrk_start (%a) {
-    my @h = map { ('-H', $_) } @{ $a{headers} // [] };
-    my $pid = open(my $fh, '-|', 'wrk', '-t1', '-c' . ($a{conns} // 8), '-d300s',
-                   '--latency', @h, $a{url}) // die "wrk: $!";
-    $WRK{$pid} = 1;
-    return { pid => $pid, fh => $fh };
-}
-
-sub _wrk_parse ($out) {
-    my %r = (raw => $out, errors => 0, non2xx => 0);
-    ($r{requests}) = $out =~ /(\d+) requests in/;
-    ($r{rps}) = $out =~ /Requests\/sec:\s+([\d.]+)/;
-    if ($out =~ /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/) {
-        $r{errors} = $1 + $2 + $3 + $4;
-    }
-    ($r{non2xx}) = $out =~ /Non-2xx or 3xx responses: (\d+)/;
-    $r{non2xx} //= 0;
-    return \%r;
-}
-
-sub wrk_stop ($h) {
-    kill 'INT', $h->{pid};
-    my $fh = $h->{fh};
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    delete $WRK{$h->{pid}};
-    return _wrk_parse($out);
-}
-
-END {
-    kill 'KILL', $_ for keys %WRK;
-}
-
 sub ipc_snapshot {
     my $me = getpwuid($<) // $<;
     my (%shm, %sem);
@@ -139,10 +98,6 @@ sub ipc_snapshot {
         $sem{$c[1]} = \@pids;
     }
     return { shm => \%shm, sem => \%sem };
-}
-
-sub wrk_bg (%a) {
-    return background(sub { Loom::Load::wrk(%a) });
 }
 
 sub prlimit_get ($pid, $res) {
