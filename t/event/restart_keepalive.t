@@ -17,6 +17,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Wrk qw(wrk);
+use Loom::Load ();
 use Loom::Slow qw(event_kind figures);
 
 my $kind = event_kind();
