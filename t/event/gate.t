@@ -29,8 +29,7 @@ my $kind = event_kind();
 my $THREADS = 16;
 
 plan skip_all => 'taskset or wrk missing'
-    unless grep({ -x "$_/taskset" } split /:/, $ENV{PATH})
-        && grep({ -x "$_/wrk" } split /:/, $ENV{PATH});
+    unless Loom::Server::have_tool('taskset') && Loom::Server::have_tool('wrk');
 
 my $s = Loom::Server->new(modules => ['status', 'cgid'], conf => <<CONF);
 ExtendedStatus On

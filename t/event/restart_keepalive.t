@@ -17,7 +17,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Wrk qw(wrk);
-use Loom::Load ();
+use Loom::HTTP ();
 use Loom::Slow qw(event_kind figures);
 
 my $kind = event_kind();
@@ -92,7 +92,7 @@ my @now = $s->child_pids;
 ok @now && !grep({ $old{$_} } @now), "the server runs new children (@now)";
 my $gen = ($s->status_auto // {})->{ParentServerMPMGeneration} // 'none';
 is $gen, 3, 'mod_status: the MPM generation is 3 (all three restarts happened)';
-my $ans = Loom::Load::get_raw($s->port,
+my $ans = Loom::HTTP::get_raw($s->port,
     "GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 5) // '';
 like $ans, qr{^HTTP/1\.1 200 }, 'and answers';
 is_deeply [$s->crashes], [], 'no child crashed';

@@ -20,11 +20,9 @@ use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Load qw(request_loop);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
+my $mpm = Loom::Server::mpm_or_skip();
 plan skip_all => 'LoomDrainTimeout is a Loom directive; stock MPMs have no bounded drain'
     if $mpm =~ /^stock-/;
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
 my $threaded = Loom::Server::threaded();
 
 sub server {

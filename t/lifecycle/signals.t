@@ -22,11 +22,9 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Load qw(request_loop get_raw);
+use Loom::Load qw(request_loop);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 my $threaded = Loom::Server::threaded();
 my $cgi = $threaded ? 'cgid' : 'cgi';
 my $script = "#!/bin/sh\nsleep \${QUERY_STRING:-2}\n"
@@ -50,15 +48,8 @@ sub generation { my $a = $_[0]->status_auto or return -1; return $a->{ParentServ
 # for the request in flight: { slot, gen, pid, mode }, or undef.
 sub inflight_row {
     my ($s) = @_;
-    my $html = get_raw($s->port, "GET /server-status HTTP/1.0\r\n\r\n", 5) // '';
-    for my $row (split m{</tr>}, $html) {
-        next unless $row =~ m{GET /sleep\.cgi};
-        my @td = map { s/<[^>]*>//gr =~ s/^\s+|\s+$//gr } split /<td[^>]*>/, $row;
-        shift @td;                          # what precedes the first cell
-        my ($slot, $gen) = ($td[0] // '') =~ /^(\d+)-(\d+)$/ or next;
-        return { slot => $slot, gen => $gen, pid => $td[1], mode => $td[3] };
-    }
-    return undef;
+    my ($row) = grep { $_->{request} =~ m{GET /sleep\.cgi} } $s->status_rows(5);
+    return $row;
 }
 
 # Sends a request for the slow script and waits until it runs (mod_status

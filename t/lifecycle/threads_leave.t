@@ -14,12 +14,10 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(running_kids status_auto_bounded);
+use Loom::Fault qw(running_kids);
 use Loom::Load qw(request_loop);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 plan skip_all => 'prefork children have one thread' unless Loom::Server::threaded();
 
 my ($GRACEFUL, $HARD) = (25, 5);
@@ -34,7 +32,7 @@ MaxRequestWorkers 512
 CONF
 plan tests => 5;
 
-sub generation { my $a = status_auto_bounded($s, 3) or return -1;
+sub generation { my $a = $s->status_auto(3) or return -1;
                  return $a->{ParentServerMPMGeneration} // -1 }
 
 $s->wait_until(sub { (() = running_kids($s)) >= 3 }, 10);

@@ -30,15 +30,12 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(status_rows running_kids);
+use Loom::Fault qw(running_kids);
 use Loom::Wrk qw(wrk_start wrk_stop);
 use Loom::Proc qw(tcp_conns fds);
-use Loom::Load qw(get_raw);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'wrk is not installed' unless grep { -x "$_/wrk" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('wrk');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 my $tpc = 4;
@@ -104,7 +101,7 @@ for my $sig (qw(SEGV ABRT KILL)) {
         return 0 unless @fresh;
         $new //= time - $t0;
         get_raw($s->port, "GET / HTTP/1.0\r\n\r\n", 0.5);
-        for my $row (status_rows($s, 1)) {
+        for my $row ($s->status_rows(1)) {
             next unless grep { $_ == $row->{pid} } @fresh;
             if ($row->{acc} > 0) {
                 $served_after = time - $t0;

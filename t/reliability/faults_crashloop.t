@@ -35,12 +35,10 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Fault qw(background collect running_kids);
-use Loom::Load qw(get_raw request_loop);
+use Loom::Load qw(request_loop);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'apxs is not installed' unless grep { -x "$_/apxs" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('apxs');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 

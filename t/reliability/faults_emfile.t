@@ -36,12 +36,10 @@ use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Fault qw(prlimit_get prlimit_set running_kids log_lines);
 use Loom::Proc qw(cpu_ticks clk_tck fds);
-use Loom::Load qw(get_raw request_loop);
+use Loom::Load qw(request_loop);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'prlimit is not installed' unless grep { -x "$_/prlimit" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('prlimit');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 my $conf = ($threaded

@@ -25,14 +25,10 @@ use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Proc qw(fds);
 use Loom::Wrk qw(wrk_start wrk_stop);
-use Loom::Fault qw(running_kids ipc_snapshot
-                   status_auto_bounded log_lines);
+use Loom::Fault qw(running_kids ipc_snapshot log_lines);
 use Loom::Load qw(request_loop);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'wrk is not installed' unless grep { -x "$_/wrk" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('wrk');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 my $RESTARTS = 100;
@@ -51,7 +47,7 @@ my $parent = $s->pid;
 
 plan tests => 10;
 
-sub generation { my $a = status_auto_bounded($s, 3) or return -1;
+sub generation { my $a = $s->status_auto(3) or return -1;
                  return $a->{ParentServerMPMGeneration} // -1 }
 
 sleep 1;

@@ -46,13 +46,11 @@ use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Hostile qw(sizing snapshot settle leaks rst half_close
-                     raw_connect good_bg good_stop read_all parse_responses
-                     status_code say_fig);
+                     raw_connect good_bg good_stop say_fig);
+use Loom::HTTP qw(read_all parse_responses status_code);
 use Loom::Proc qw(cpu_ticks);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 $SIG{PIPE} = 'IGNORE';
 
 my $SEED = 20240517;

@@ -33,9 +33,7 @@ use Loom::Hostile qw(sizing settle leaks nb_connect good_clients
                      ensure_nofile say_fig snapshot);
 use Loom::Proc qw(cpu_ticks);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 $SIG{PIPE} = 'IGNORE';
 
 my $N = 2000;

@@ -9,10 +9,9 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use IO::Socket::INET;
 use IO::Select;
-use Loom::Load ();
 use Loom::Proc ();
 
-our @EXPORT_OK = qw(background collect status_auto_bounded status_rows
+our @EXPORT_OK = qw(background collect
                     prlimit_get prlimit_set ipc_snapshot log_lines
                     running_kids);
 
@@ -22,12 +21,9 @@ Load in the background: C<background(sub { ...; return {k => v} })> runs
 the sub in a forked process and returns a handle; C<collect($h)> waits for
 it and returns the hash (flat: numbers and strings); wrk is Loom::Wrk's.
 
-Requests that cannot hang are Loom::Load's (C<get_raw>, C<request_loop>):
-their whole exchange is bounded.
-C<status_auto_bounded($server, $timeout)>: mod_status's ?auto page as a
-hash, or undef. C<status_rows($server, $timeout)>: mod_status's full page,
-one row per worker listed: { slot, gen, pid, acc (this child's accesses),
-mode, request }.
+Requests that cannot hang are Loom::HTTP's C<get_raw> and Loom::Load's
+C<request_loop>: their whole exchange is bounded. mod_status's pages are
+Loom::Server's (C<status_auto>, C<status_rows>).
 
 What the kernel says about a process beyond Loom::Proc's /proc figures:
 C<prlimit_get($pid, 'nofile')>: (soft, hard);
@@ -72,14 +68,6 @@ sub collect ($h) {
     return \%r;
 }
 
-sub status_auto_bounded ($s, $timeout = 5) {
-    my $r = Loom::Load::get_raw($s->port, "GET /server-status?auto HTTP/1.0\r\n\r\n", $timeout) // '';
-    return undef unless $r =~ m{^HTTP/1\.\d 200 };
-    my (undef, $body) = split /\r\n\r\n/, $r, 2;
-    my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? ($1 => $2) : () } split /\n/, $body // '';
-    return \%h;
-}
-
 sub ipc_snapshot {
     my $me = getpwuid($<) // $<;
     my (%shm, %sem);
@@ -110,21 +98,6 @@ sub prlimit_set ($pid, $res, $soft, $hard = '') {
     system('prlimit', '--pid', $pid, "--$res=$soft:$hard") == 0
         or return 0;
     return 1;
-}
-
-sub status_rows ($s, $timeout = 5) {
-    my $html = Loom::Load::get_raw($s->port, "GET /server-status HTTP/1.0\r\n\r\n", $timeout) // '';
-    my @rows;
-    for my $row (split m{</tr>}, $html) {
-        my @td = map { s/<[^>]*>//gr =~ s/^\s+|\s+$//gr } split /<td[^>]*>/, $row;
-        shift @td;
-        my ($slot, $gen) = ($td[0] // '') =~ /^(\d+)-(\d+)$/ or next;
-        my ($acc) = ($td[2] // '') =~ m{^\d+/(\d+)/};
-        push @rows, { slot => $slot, gen => $gen, pid => $td[1],
-                      acc => $acc // 0, mode => $td[3] // '',
-                      request => $td[-1] // '' };
-    }
-    return @rows;
 }
 
 sub log_lines ($s, $re) {

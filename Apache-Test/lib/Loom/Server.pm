@@ -11,6 +11,7 @@ use Cwd qw(abs_path);
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use Loom::Proc ();
+use Loom::HTTP ();
 
 my $MODS = '/usr/lib/apache2/modules';
 my @LIVE;
@@ -27,8 +28,19 @@ C<< Loom::Server->new(mpm => $ENV{LOOM_MPM}, modules => [...], conf => "...") >>
 (C<@DIR@> in C<conf> stands for the server's folder, which holds
 C<htdocs/> and C<logs/>)
 then C<start>, C<port>, C<url>, C<pid>, C<child_pids>, C<errlog>,
-C<crashes> (the error-log lines that report a crashed child), C<signal>, C<status_auto>, C<wait_until>, C<stop>; and the functions
-C<config_test> and C<mpm_module>.
+C<crashes> (the error-log lines that report a crashed child), C<signal>,
+C<status_auto>, C<status_rows>, C<wait_until>, C<stop>; and the functions
+C<config_test>, C<mpm_module> and C<mpm_or_skip>.
+
+C<< $s->status_auto($timeout = 5) >>: mod_status's ?auto page as
+{ field => value }, or undef if no 200 came within $timeout seconds.
+C<< $s->status_rows($timeout = 5) >>: mod_status's full page
+(ExtendedStatus), one row per worker listed: { slot, gen, pid, acc (this
+child's accesses), mode, request }.
+
+C<mpm_or_skip(@tools)>: the MPM under test (LOOM_MPM, default prefork);
+the test plans C<skip_all> if it is not built or one of the commands
+@tools is not on the PATH (C<have_tool($cmd)> says whether it is).
 
 =cut
 
@@ -46,6 +58,22 @@ sub mpm_module ($which = undef) {
         unless $which =~ /^(prefork|worker|event)$/;
     my $so = modules_dir() . "/$which/mod_mpm_loom_$which.so";
     return ("mpm_loom_${which}_module", $so, "loom_$which");
+}
+
+sub have_tool ($cmd) {
+    return scalar grep { -x "$_/$cmd" } split /:/, $ENV{PATH};
+}
+
+# The prologue of a test that starts its own servers.
+sub mpm_or_skip (@tools) {
+    my $mpm = $ENV{LOOM_MPM} // 'prefork';
+    my (undef, $so) = mpm_module($mpm);
+    require Test::More;
+    Test::More::plan(skip_all => "$mpm is not built ($so missing)") unless -f $so;
+    for my $t (@tools) {
+        Test::More::plan(skip_all => "$t is not installed") unless have_tool($t);
+    }
+    return $mpm;
 }
 
 # Whether the MPM under test is threaded (CGI then goes through cgid).
@@ -219,12 +247,29 @@ sub signal ($self, $what) {
     kill $sig, $pid or croak "kill $sig $pid: $!";
 }
 
-sub status_auto ($self) {
-    require LWP::UserAgent;
-    my $r = LWP::UserAgent->new(timeout => 5)->get($self->url('/server-status?auto'));
-    return undef unless $r->is_success;
-    my %h = map { /^([^:]+):\s*(.*)$/ ? ($1 => $2) : () } split /\n/, $r->content;
+sub status_auto ($self, $timeout = 5) {
+    my $r = Loom::HTTP::get_raw($self->{port}, "GET /server-status?auto HTTP/1.0\r\n"
+                                . "Host: localhost\r\n\r\n", $timeout) // '';
+    return undef unless $r =~ m{^HTTP/1\.\d 200 };
+    my (undef, $body) = split /\r\n\r\n/, $r, 2;
+    my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? ($1 => $2) : () } split /\n/, $body // '';
     return \%h;
+}
+
+sub status_rows ($self, $timeout = 5) {
+    my $html = Loom::HTTP::get_raw($self->{port}, "GET /server-status HTTP/1.0\r\n"
+                                   . "Host: localhost\r\n\r\n", $timeout) // '';
+    my @rows;
+    for my $row (split m{</tr>}, $html) {
+        my @td = map { s/<[^>]*>//gr =~ s/^\s+|\s+$//gr } split /<td[^>]*>/, $row;
+        shift @td;                          # what precedes the first cell
+        my ($slot, $gen) = ($td[0] // '') =~ /^(\d+)-(\d+)$/ or next;
+        my ($acc) = ($td[2] // '') =~ m{^\d+/(\d+)/};
+        push @rows, { slot => $slot, gen => $gen, pid => $td[1],
+                      acc => $acc // 0, mode => $td[3] // '',
+                      request => $td[-1] // '' };
+    }
+    return @rows;
 }
 
 sub wait_until ($self, $cond, $timeout = 10) {
