@@ -21,7 +21,7 @@ use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Slow qw(event_kind connect_many get_all wait_counts figures);
+use Loom::Slow qw(event_sizing event_kind connect_many get_all wait_counts figures);
 use Loom::Fault qw(background collect);
 use Loom::Wrk qw(wrk);
 
@@ -31,15 +31,9 @@ my $THREADS = 16;
 plan skip_all => 'taskset or wrk missing'
     unless Loom::Server::have_tool('taskset') && Loom::Server::have_tool('wrk');
 
-my $s = Loom::Server->new(modules => ['status', 'cgid'], conf => <<CONF);
-ExtendedStatus On
-StartServers 1
-ServerLimit 1
-ThreadLimit $THREADS
-ThreadsPerChild $THREADS
-MaxRequestWorkers $THREADS
-MinSpareThreads 1
-MaxSpareThreads $THREADS
+my $s = Loom::Server->new(modules => ['status', 'cgid'],
+    conf => event_sizing(start => 1, threads => $THREADS, min_spare => 1)
+        . <<CONF);
 KeepAlive On
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0

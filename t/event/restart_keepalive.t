@@ -18,20 +18,13 @@ use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Wrk qw(wrk);
 use Loom::HTTP ();
-use Loom::Slow qw(event_kind figures);
+use Loom::Slow qw(event_sizing event_kind figures);
 
 my $kind = event_kind();
 my $SECS = 6;
 
-my $s = Loom::Server->new(modules => ['status'], conf => <<'CONF');
-ExtendedStatus On
-StartServers 2
-ServerLimit 16
-ThreadLimit 8
-ThreadsPerChild 8
-MaxRequestWorkers 32
-MinSpareThreads 8
-MaxSpareThreads 32
+my $s = Loom::Server->new(modules => ['status'], conf => event_sizing(start => 2, threads => 8, min_spare => 8, server_limit => 16, workers => 32)
+        . <<'CONF');
 KeepAlive On
 KeepAliveTimeout 15
 MaxKeepAliveRequests 0

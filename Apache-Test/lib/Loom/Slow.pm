@@ -12,7 +12,7 @@ use Time::HiRes qw(time sleep);
 use POSIX ();
 use Loom::HTTP qw(parse_responses);
 
-our @EXPORT_OK = qw(event_kind connect_many get_all status_counts
+our @EXPORT_OK = qw(event_kind event_sizing connect_many get_all status_counts
                     run_cmd wait_counts fmt_counts figures);
 
 =head1 Loom::Slow
@@ -20,6 +20,12 @@ our @EXPORT_OK = qw(event_kind connect_many get_all status_counts
 C<event_kind()> returns 'loom' (LOOM_MPM=event) or 'stock' (stock-event);
 for any other MPM it plans C<skip_all> with the reason, since what these
 tests look at (connections parked without a thread) exists only in event.
+
+C<event_sizing(start => $n, threads => $t, min_spare => $m)> is the
+config text that sizes these tests' servers: ExtendedStatus On, $n
+children started (ServerLimit the same unless C<server_limit> is given)
+of $t threads each, MaxRequestWorkers $n x $t unless C<workers> is given,
+and MinSpareThreads $m up to MaxSpareThreads = MaxRequestWorkers.
 
 C<connect_many($port, $n, rcvbuf => $bytes)> opens $n connections to
 127.0.0.1 (the receive buffer, if given, is set before connecting, so the
@@ -60,6 +66,15 @@ sub event_kind () {
         . "a thread (keep-alive, write completion, lingering close, "
         . "suspended) exist only in the event model");
     exit 0;
+}
+
+sub event_sizing (%a) {
+    my $limit = $a{server_limit} // $a{start};
+    my $workers = $a{workers} // $a{start} * $a{threads};
+    return "ExtendedStatus On\nStartServers $a{start}\nServerLimit $limit\n"
+         . "ThreadLimit $a{threads}\nThreadsPerChild $a{threads}\n"
+         . "MaxRequestWorkers $workers\nMinSpareThreads $a{min_spare}\n"
+         . "MaxSpareThreads $workers\n";
 }
 
 sub connect_many ($port, $n, %o) {
