@@ -22,9 +22,7 @@ use LWP::UserAgent;
 use HTTP::Request;
 use Loom::Server;
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 
 my $sizing = Loom::Server::threaded()
     ? "StartServers 1\nServerLimit 1\nThreadsPerChild 5\nMaxRequestWorkers 5\n"

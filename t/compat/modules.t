@@ -29,12 +29,10 @@ use IO::Socket::INET;
 use IO::Select;
 use Loom::Server;
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 plan skip_all => 'this compares a Loom MPM with its stock twin' if $mpm =~ /^stock-/;
 plan skip_all => 'htdbm (apache2-utils) is not installed'
-    unless grep { -x "$_/htdbm" } split /:/, $ENV{PATH};
+    unless Loom::Server::have_tool('htdbm');
 my $stock = "stock-$mpm";
 my $threaded = Loom::Server::threaded($mpm);
 

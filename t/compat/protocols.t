@@ -28,12 +28,10 @@ use IO::Select;
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time);
 use Loom::Server;
-use Loom::Load qw(get_raw);
+use Loom::HTTP qw(get_raw);
 use Loom::TLS qw(self_signed https_conf tls_modules);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 my $loom_event = $mpm eq 'event';
 my $within = 3;
 
@@ -120,7 +118,7 @@ $s->stop;
 
 # --- a protocol module whose server speaks first --------------------------
 SKIP: {
-    skip 'apxs is not installed', 7 unless grep { -x "$_/apxs" } split /:/, $ENV{PATH};
+    skip 'apxs is not installed', 7 unless Loom::Server::have_tool('apxs');
     my $src = Loom::Server::top() . '/t/compat/greetmod/mod_loom_greet.c';
     my $build = tempdir('loom-greetmod-XXXXXX', TMPDIR => 1, CLEANUP => 1);
     system('cp', $src, $build) == 0 or die "cp $src: $!";

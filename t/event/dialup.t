@@ -27,7 +27,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::HTTP qw(read_response);
-use Loom::Slow qw(event_kind connect_many get_all status_counts fmt_counts
+use Loom::Slow qw(event_sizing event_kind connect_many get_all status_counts fmt_counts
                   figures);
 
 my $kind = event_kind();
@@ -40,15 +40,8 @@ my $SIZE = 3 * $RATE + 1000;
 my $MIN = int($SIZE / $RATE);          # whole seconds of callbacks: 3
 my $PAR = 6;
 
-my $s = Loom::Server->new(modules => ['dialup', 'status'], conf => <<'CONF');
-ExtendedStatus On
-StartServers 1
-ServerLimit 1
-ThreadLimit 2
-ThreadsPerChild 2
-MaxRequestWorkers 2
-MinSpareThreads 1
-MaxSpareThreads 2
+my $s = Loom::Server->new(modules => ['dialup', 'status'], conf => event_sizing(start => 1, threads => 2, min_spare => 1)
+        . <<'CONF');
 KeepAliveTimeout 30
 Timeout 30
 # A fixed send buffer (no autotuning), so that a client that stops reading
@@ -192,7 +185,7 @@ ok +($after->{ConnsTotal} // 99) <= 1,
 # graceful stop: after a graceful restart the old child must be gone soon.
 my @old = $s->child_pids;
 $s->signal('graceful');
-my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @old }, 5);
+my $gone = $s->wait_until(sub { !grep { Loom::Proc::running($_) } @old }, 5);
 figures($kind, 'graceful restart: old child ' . ($gone ? 'exited' : 'still running after 5 s'));
 ok $gone, 'after a graceful restart the old child exits (nothing left suspended)';
 }

@@ -21,25 +21,19 @@ use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Slow qw(event_kind connect_many get_all wait_counts figures);
-use Loom::Fault qw(wrk_bg collect);
+use Loom::Slow qw(event_sizing event_kind connect_many get_all wait_counts figures);
+use Loom::Fault qw(background collect);
+use Loom::Wrk qw(wrk);
 
 my $kind = event_kind();
 my $THREADS = 16;
 
 plan skip_all => 'taskset or wrk missing'
-    unless grep({ -x "$_/taskset" } split /:/, $ENV{PATH})
-        && grep({ -x "$_/wrk" } split /:/, $ENV{PATH});
+    unless Loom::Server::have_tool('taskset') && Loom::Server::have_tool('wrk');
 
-my $s = Loom::Server->new(modules => ['status', 'cgid'], conf => <<CONF);
-ExtendedStatus On
-StartServers 1
-ServerLimit 1
-ThreadLimit $THREADS
-ThreadsPerChild $THREADS
-MaxRequestWorkers $THREADS
-MinSpareThreads 1
-MaxSpareThreads $THREADS
+my $s = Loom::Server->new(modules => ['status', 'cgid'],
+    conf => event_sizing(start => 1, threads => $THREADS, min_spare => 1)
+        . <<CONF);
 KeepAlive On
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0
@@ -55,7 +49,7 @@ $s->write_doc('sleep.cgi', "#!/bin/sh\nsleep \${QUERY_STRING:-4}\n"
 plan tests => 8;
 
 # The serving child: the one with threads (the other is mod_cgid's daemon).
-sub ntasks ($pid) { my @t = glob "/proc/$pid/task/*"; return scalar @t }
+sub ntasks ($pid) { Loom::Proc::thread_count($pid) // 0 }
 my $child;
 ok $s->wait_until(sub {
         ($child) = sort { ntasks($b) <=> ntasks($a) } $s->child_pids;
@@ -64,17 +58,11 @@ ok $s->wait_until(sub {
 
 # Under load -------------------------------------------------------------------
 sub runnable_threads ($pid) {
-    my $n = 0;
-    for my $stat (glob "/proc/$pid/task/*/stat") {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        $n++ if $line =~ /\) R /;
-    }
-    return $n;
+    return scalar grep { $_ eq 'R' } Loom::Proc::thread_states($pid);
 }
 
-my $load = wrk_bg(url => $s->url('/small.html'), conns => 32, seconds => 4,
-                  cpu => 1);
+my $load = background(sub { wrk(url => $s->url('/small.html'), conns => 32,
+                                seconds => 4, cpu => 1) });
 sleep 1;                                   # past wrk's start
 my @samples;
 my $until = time + 2;

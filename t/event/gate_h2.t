@@ -27,7 +27,7 @@ my $kind = event_kind();
 plan skip_all => 'the gate is loom_event\'s; stock event has none'
     unless $kind eq 'loom';
 plan skip_all => 'taskset missing'
-    unless grep { -x "$_/taskset" } split /:/, $ENV{PATH};
+    unless Loom::Server::have_tool('taskset');
 plan skip_all => 'Protocol::HTTP2 missing (libprotocol-http2-perl)'
     unless eval { require Protocol::HTTP2::Client; 1 };
 

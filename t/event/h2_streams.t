@@ -19,7 +19,7 @@ use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::TLS qw(self_signed https_conf tls_modules);
-use Loom::Slow qw(event_kind connect_many status_counts wait_counts fmt_counts
+use Loom::Slow qw(event_sizing event_kind connect_many status_counts wait_counts fmt_counts
                   figures run_cmd);
 
 my $kind = event_kind();
@@ -33,15 +33,8 @@ my ($cert, $key) = self_signed($tlsdir);
 my $https = https_conf(port => $tls_port, cert => $cert, key => $key,
                        extra => '    Protocols h2 http/1.1');
 my $s = Loom::Server->new(modules => [tls_modules(), 'http2', 'status'],
-                          conf => <<"CONF" . $https);
-ExtendedStatus On
-StartServers 2
-ServerLimit 2
-ThreadLimit 4
-ThreadsPerChild 4
-MaxRequestWorkers 8
-MinSpareThreads 4
-MaxSpareThreads 8
+                          conf => event_sizing(start => 2, threads => 4, min_spare => 4)
+        . <<"CONF" . $https);
 KeepAliveTimeout 30
 Timeout 30
 Protocols h2c http/1.1

@@ -19,7 +19,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Slow qw(event_kind connect_many get_all status_counts wait_counts
+use Loom::Slow qw(event_sizing event_kind connect_many get_all status_counts wait_counts
                   fmt_counts figures);
 
 my $kind = event_kind();
@@ -30,15 +30,8 @@ our $TODO = $kind eq 'stock'
     ? 'stock event caps connections per child, closes idle ones when busy, refreshes counts lazily'
     : undef;
 
-my $s = Loom::Server->new(modules => ['status'], conf => <<'CONF');
-ExtendedStatus On
-StartServers 2
-ServerLimit 2
-ThreadLimit 4
-ThreadsPerChild 4
-MaxRequestWorkers 8
-MinSpareThreads 4
-MaxSpareThreads 8
+my $s = Loom::Server->new(modules => ['status'], conf => event_sizing(start => 2, threads => 4, min_spare => 4)
+        . <<'CONF');
 KeepAlive On
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0
@@ -49,14 +42,7 @@ $s->wait_until(sub { ((status_counts($s) // {})->{Processes} // 0) >= 2 }, 5);
 
 plan tests => 10;
 
-sub pss_kb {
-    my $kb = 0;
-    for my $pid ($s->all_pids) {
-        open my $fh, '<', "/proc/$pid/smaps_rollup" or next;
-        while (<$fh>) { if (/^Pss:\s+(\d+)/) { $kb += $1; last } }
-    }
-    return $kb;
-}
+sub pss_kb { Loom::Proc::pss_kb($s->all_pids) }
 my $pss_before = pss_kb();
 
 my @c = connect_many($s->port, $N);

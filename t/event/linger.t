@@ -18,22 +18,15 @@ use IO::Select;
 use Socket qw(MSG_DONTWAIT);
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Slow qw(event_kind connect_many get_all status_counts wait_counts
+use Loom::Slow qw(event_sizing event_kind connect_many get_all status_counts wait_counts
                   fmt_counts figures);
 
 my $kind = event_kind();
 my $N = 4;
 $SIG{PIPE} = 'IGNORE';
 
-my $s = Loom::Server->new(modules => ['status'], conf => <<'CONF');
-ExtendedStatus On
-StartServers 1
-ServerLimit 1
-ThreadLimit 2
-ThreadsPerChild 2
-MaxRequestWorkers 2
-MinSpareThreads 1
-MaxSpareThreads 2
+my $s = Loom::Server->new(modules => ['status'], conf => event_sizing(start => 1, threads => 2, min_spare => 1)
+        . <<'CONF');
 Timeout 30
 LimitRequestBody 1024
 CONF

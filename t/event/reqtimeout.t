@@ -20,7 +20,8 @@ use File::Temp qw(tempdir);
 use Time::HiRes qw(time);
 use Loom::Server;
 use Loom::TLS qw(self_signed https_conf tls_modules client_hello);
-use Loom::Hostile qw(raw_connect read_all status_code);
+use Loom::Hostile qw(raw_connect);
+use Loom::HTTP qw(read_all status_code);
 use Loom::Slow qw(event_kind figures);
 
 my $kind = event_kind();

@@ -16,21 +16,15 @@ use Test::More;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Load qw(wrk);
-use Loom::Slow qw(event_kind figures);
+use Loom::Wrk qw(wrk);
+use Loom::HTTP ();
+use Loom::Slow qw(event_sizing event_kind figures);
 
 my $kind = event_kind();
 my $SECS = 6;
 
-my $s = Loom::Server->new(modules => ['status'], conf => <<'CONF');
-ExtendedStatus On
-StartServers 2
-ServerLimit 16
-ThreadLimit 8
-ThreadsPerChild 8
-MaxRequestWorkers 32
-MinSpareThreads 8
-MaxSpareThreads 32
+my $s = Loom::Server->new(modules => ['status'], conf => event_sizing(start => 2, threads => 8, min_spare => 8, server_limit => 16, workers => 32)
+        . <<'CONF');
 KeepAlive On
 KeepAliveTimeout 15
 MaxKeepAliveRequests 0
@@ -82,8 +76,8 @@ ok +($requests // 0) > 100, "wrk ran ($requests requests)";
 
 # The old generations' children finish and exit.
 my @old = sort { $a <=> $b } keys %old;
-my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @old }, 10);
-my @left = grep { Loom::Server::running($_) } @old;
+my $gone = $s->wait_until(sub { !grep { Loom::Proc::running($_) } @old }, 10);
+my @left = grep { Loom::Proc::running($_) } @old;
 figures($kind, sprintf '%d children of old generations; still running after '
     . 'the load: %s', scalar @old, @left ? "@left" : 'none');
 ok $gone, 'every child of the old generations exited';
@@ -91,7 +85,7 @@ my @now = $s->child_pids;
 ok @now && !grep({ $old{$_} } @now), "the server runs new children (@now)";
 my $gen = ($s->status_auto // {})->{ParentServerMPMGeneration} // 'none';
 is $gen, 3, 'mod_status: the MPM generation is 3 (all three restarts happened)';
-my $ans = Loom::Load::get_raw($s->port,
+my $ans = Loom::HTTP::get_raw($s->port,
     "GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 5) // '';
 like $ans, qr{^HTTP/1\.1 200 }, 'and answers';
 is_deeply [$s->crashes], [], 'no child crashed';

@@ -21,8 +21,8 @@ use Socket qw(MSG_DONTWAIT);
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Load qw(wrk);
-use Loom::Slow qw(event_kind status_counts fmt_counts figures);
+use Loom::Wrk qw(wrk);
+use Loom::Slow qw(event_sizing event_kind status_counts fmt_counts figures);
 
 my $kind = event_kind();
 my $CROWD = 400;
@@ -32,15 +32,8 @@ $SIG{PIPE} = 'IGNORE';
 
 sub server {
     my ($extra) = @_;
-    my $s = Loom::Server->new(modules => ['status'], conf => <<"CONF");
-ExtendedStatus On
-StartServers 2
-ServerLimit 2
-ThreadLimit 8
-ThreadsPerChild 8
-MaxRequestWorkers 16
-MinSpareThreads 8
-MaxSpareThreads 16
+    my $s = Loom::Server->new(modules => ['status'], conf => event_sizing(start => 2, threads => 8, min_spare => 8)
+        . <<"CONF");
 Timeout $TIMEOUT
 ListenBacklog 1024
 $extra

@@ -36,7 +36,7 @@ my $GATE_CHECK_MS = 2;                  # EV_GATE_CHECK_MS, event_gate.h
 my $BOUND = $N * $GATE_CHECK_MS / 2;    # ms
 
 plan skip_all => 'taskset missing'
-    unless grep { -x "$_/taskset" } split /:/, $ENV{PATH};
+    unless Loom::Server::have_tool('taskset');
 
 my $tls_port = Loom::Server::free_port();
 my $tlsdir = tempdir('loom-tlscrowd-XXXXXX', TMPDIR => 1, CLEANUP => 1);

@@ -17,7 +17,7 @@ use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::TLS qw(self_signed https_conf tls_modules);
 use Loom::HTTP qw(read_response);
-use Loom::Slow qw(event_kind get_all status_counts wait_counts fmt_counts
+use Loom::Slow qw(event_sizing event_kind get_all status_counts wait_counts fmt_counts
                   figures);
 
 my $kind = event_kind();
@@ -29,15 +29,8 @@ my $tlsdir = tempdir('loom-tlska-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 chmod 0755, $tlsdir;
 my ($cert, $key) = self_signed($tlsdir);
 my $s = Loom::Server->new(modules => [tls_modules(), 'status'],
-    conf => <<"CONF" . https_conf(port => $tls_port, cert => $cert, key => $key));
-ExtendedStatus On
-StartServers 2
-ServerLimit 2
-ThreadLimit 4
-ThreadsPerChild 4
-MaxRequestWorkers 8
-MinSpareThreads 4
-MaxSpareThreads 8
+    conf => event_sizing(start => 2, threads => 4, min_spare => 4)
+        . <<"CONF" . https_conf(port => $tls_port, cert => $cert, key => $key));
 KeepAlive On
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0

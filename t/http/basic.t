@@ -7,6 +7,7 @@ use Apache::TestRequest qw(GET HEAD POST);
 use Apache::TestUtil qw(t_write_file);
 use Digest::MD5 qw(md5_hex);
 use IO::Socket::INET;
+use Loom::HTTP qw(read_response);
 
 plan tests => 14;
 
@@ -42,40 +43,27 @@ my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => 1
 my @got;
 for my $i (1 .. 3) {
     print $s "GET /p$i.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    push @got, read_response($s);
+    push @got, body_of($s);
 }
 ok @got == 3 && !grep { !defined } @got;
 ok join('', map { $_ // '' } @got) eq "page 1\npage 2\npage 3\n";
 
 # Pipelining: five requests written at once, five answers in order.
 print $s join '', map { "GET /p$_.txt HTTP/1.1\r\nHost: localhost\r\n\r\n" } 1 .. 5;
-@got = map { read_response($s) } 1 .. 5;
+@got = map { body_of($s) } 1 .. 5;
 ok 5 == grep { defined } @got;
 ok join('', map { $_ // '' } @got) eq join('', map { "page $_\n" } 1 .. 5);
 
 # The last of a pipelined batch may ask to close; the server then does.
 print $s "GET /p1.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-ok((read_response($s) // '') eq "page 1\n");
+ok((body_of($s) // '') eq "page 1\n");
 my $eof = sysread($s, my $rest, 1);
 ok defined $eof && $eof == 0;
 
-# Reads one response with a Content-Length body; returns the body or undef.
-sub read_response {
-    my ($sock) = @_;
-    my $head = '';
-    while ($head !~ /\r\n\r\n/) {
-        my $n = sysread($sock, my $c, 1);
-        return undef unless $n;
-        $head .= $c;
-    }
-    return undef unless $head =~ m{^HTTP/1\.1 200 };
-    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
-    return undef unless defined $len;
-    my $body = '';
-    while (length($body) < $len) {
-        my $n = sysread($sock, my $buf, $len - length($body));
-        return undef unless $n;
-        $body .= $buf;
-    }
-    return $body;
+# Reads one response; returns its body if it is a 200 with a
+# Content-Length, or undef.
+sub body_of {
+    my $r = read_response($_[0]) or return undef;
+    return $r->{status} == 200 && defined $r->{headers}{'content-length'}
+        ? $r->{body} : undef;
 }

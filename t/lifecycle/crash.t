@@ -17,11 +17,10 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Load qw(request_loop get_raw);
+use Loom::Load qw(request_loop);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 # Killing one of the two children leaves fewer idle workers than the
@@ -61,7 +60,7 @@ for my $sig (qw(SEGV KILL)) {
 }
 my $r = request_loop(port => $s->port, seconds => 0.5);
 ok $r->{ok} > 0 && $r->{failed} == 0, "serving after the crashes ($r->{ok} requests)";
-ok Loom::Server::running($parent), 'the parent is alive';
+ok Loom::Proc::running($parent), 'the parent is alive';
 SKIP: {
     skip 'the log lines checked are Loom\'s (stock logs AH00052 for SEGV only)', 1 unless $loom;
     my $log = $s->errlog;
@@ -78,7 +77,7 @@ my $end = time + 3;
 while (time < $end) {
     $scans++;
     for my $pid ($s->child_pids) {
-        next if $seen{$pid}++ && !Loom::Server::running($pid);
+        next if $seen{$pid}++ && !Loom::Proc::running($pid);
         kill 'SEGV', $pid;
     }
     sleep 0.01;
@@ -87,7 +86,7 @@ my $forks = keys %seen;
 note "$scans scans of the process list in 3 s";
 ok $forks < 100, "no fork storm: $forks children in 3 s";
 ok $forks >= 2, 'the loop did kill children';
-ok Loom::Server::running($parent), 'the parent survived the loop';
+ok Loom::Proc::running($parent), 'the parent survived the loop';
 SKIP: {
     skip 'the log line checked is Loom\'s', 1 unless $loom;
     my @loops = $s->errlog =~ /(LOOM0403: children are crashing in a loop.*)/g;

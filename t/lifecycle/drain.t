@@ -20,11 +20,9 @@ use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Load qw(request_loop);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
+my $mpm = Loom::Server::mpm_or_skip();
 plan skip_all => 'LoomDrainTimeout is a Loom directive; stock MPMs have no bounded drain'
     if $mpm =~ /^stock-/;
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
 my $threaded = Loom::Server::threaded();
 
 sub server {
@@ -82,7 +80,7 @@ plan tests => 9;
     $s->signal('graceful');
     ok $s->wait_until(sub { generation($s) == $gen + 1 }, 5), 'default: graceful restart done';
     sleep 4;
-    my @left = grep { Loom::Server::running($_) } @old;
+    my @left = grep { Loom::Proc::running($_) } @old;
     my ($buf, $closed) = drain_sock($c, 0.2);
     ok @left >= 1 && !$closed,
        'default (unbounded): an old child still serves its 30 s request 4 s later'
@@ -103,11 +101,11 @@ plan tests => 9;
     }
     my $t0 = time;
     $s->signal('graceful');
-    my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @old }, 6);
+    my $gone = $s->wait_until(sub { !grep { Loom::Proc::running($_) } @old }, 6);
     my $took = time - $t0;
     ok $gone && $took >= 1.8 && $took <= 4.5,
        sprintf('bounded: every old child gone %.1f s after the restart (2..4.5)', $took)
-        or diag 'old children left: ' . join(' ', grep { Loom::Server::running($_) } @old);
+        or diag 'old children left: ' . join(' ', grep { Loom::Proc::running($_) } @old);
     my ($buf, $closed) = drain_sock($c, 3);
     ok $closed && $buf !~ /slept/, 'bounded: the 30 s request was cut, the connection closed';
     waitpid $pid, 0;
@@ -133,7 +131,7 @@ plan tests => 9;
     $s->signal('graceful');
     my ($buf) = drain_sock($c, 7);
     close $c;           # or the server lingers on it, waiting for our close
-    my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @old }, 7.5);
+    my $gone = $s->wait_until(sub { !grep { Loom::Proc::running($_) } @old }, 7.5);
     ok $buf =~ /slept/ && $gone && $s->errlog !~ /LOOM0417/,
        sprintf('a request that ends within the timeout completes; its child exits '
                . 'on its own (%.1f s), nothing is stopped', time - $t0)

@@ -22,9 +22,7 @@ use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 my $threaded = Loom::Server::threaded();
 my ($min, $max) = $threaded ? (6, 12) : (2, 4);
 my $conf = $threaded

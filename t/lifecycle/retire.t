@@ -12,11 +12,10 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Load qw(get_raw request_loop);
+use Loom::Load qw(request_loop);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 my $threaded = Loom::Server::threaded();
 my $limit = 6;                                  # ServerLimit: processes
 my $s = Loom::Server->new(

@@ -22,11 +22,9 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Load qw(request_loop get_raw);
+use Loom::Load qw(request_loop);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 my $threaded = Loom::Server::threaded();
 my $cgi = $threaded ? 'cgid' : 'cgi';
 my $script = "#!/bin/sh\nsleep \${QUERY_STRING:-2}\n"
@@ -50,15 +48,8 @@ sub generation { my $a = $_[0]->status_auto or return -1; return $a->{ParentServ
 # for the request in flight: { slot, gen, pid, mode }, or undef.
 sub inflight_row {
     my ($s) = @_;
-    my $html = get_raw($s->port, "GET /server-status HTTP/1.0\r\n\r\n", 5) // '';
-    for my $row (split m{</tr>}, $html) {
-        next unless $row =~ m{GET /sleep\.cgi};
-        my @td = map { s/<[^>]*>//gr =~ s/^\s+|\s+$//gr } split /<td[^>]*>/, $row;
-        shift @td;                          # what precedes the first cell
-        my ($slot, $gen) = ($td[0] // '') =~ /^(\d+)-(\d+)$/ or next;
-        return { slot => $slot, gen => $gen, pid => $td[1], mode => $td[3] };
-    }
-    return undef;
+    my ($row) = grep { $_->{request} =~ m{GET /sleep\.cgi} } $s->status_rows(5);
+    return $row;
 }
 
 # Sends a request for the slow script and waits until it runs (mod_status
@@ -90,9 +81,8 @@ sub answer {
 
 # (name, state, parent pid) of a process, or () once it is gone.
 sub stat_of {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/stat" or return ();
-    return (<$fh> // '') =~ /^\d+ \((.*)\) (\S) (\d+)/;
+    my $st = Loom::Proc::proc_stat($_[0]) or return ();
+    return @$st{qw(comm state ppid)};
 }
 
 # Those of these pids that still run as apache2. A pid taken from the
@@ -101,7 +91,7 @@ sub stat_of {
 # Zombies waiting for PID 1 count as gone.
 sub httpd_running {
     my %seen;
-    return grep { !$seen{$_}++ && Loom::Server::running($_)
+    return grep { !$seen{$_}++ && Loom::Proc::running($_)
                   && ((stat_of($_))[0] // '') eq 'apache2' } @_;
 }
 sub gone { return !httpd_running(@_) }
@@ -159,7 +149,7 @@ plan tests => 24;
     ok $s->wait_until(sub { generation($s) == $gen + 1 }, 5),
        'graceful: the MPM generation went up by one';
     my $old = $before ? $before->{pid} : 0;
-    ok $old && $s->wait_until(sub { !Loom::Server::running($old) }, 5),
+    ok $old && $s->wait_until(sub { !Loom::Proc::running($old) }, 5),
        "graceful: the old child ($old) exits after its request";
     $s->signal('graceful');
     ok $s->wait_until(sub { generation($s) == $gen + 2 }, 5),

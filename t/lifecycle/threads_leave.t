@@ -14,12 +14,10 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(running_kids status_auto_bounded);
+use Loom::Fault qw(running_kids);
 use Loom::Load qw(request_loop);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 plan skip_all => 'prefork children have one thread' unless Loom::Server::threaded();
 
 my ($GRACEFUL, $HARD) = (25, 5);
@@ -34,7 +32,7 @@ MaxRequestWorkers 512
 CONF
 plan tests => 5;
 
-sub generation { my $a = status_auto_bounded($s, 3) or return -1;
+sub generation { my $a = $s->status_auto(3) or return -1;
                  return $a->{ParentServerMPMGeneration} // -1 }
 
 $s->wait_until(sub { (() = running_kids($s)) >= 3 }, 10);
@@ -53,12 +51,12 @@ is generation(), $gen0 + $GRACEFUL + $HARD,
    "the generation went up by " . ($GRACEFUL + $HARD) . " ($GRACEFUL graceful, $HARD hard)";
 my %now = map { $_ => 1 } running_kids($s);
 delete @old{keys %now};
-ok $s->wait_until(sub { !grep { Loom::Server::running($_) } keys %old }, 10),
+ok $s->wait_until(sub { !grep { Loom::Proc::running($_) } keys %old }, 10),
    'every child of an old generation exited within 10 s ('
    . scalar(keys %old) . ' children of 64 threads each)';
 my @crashes = $s->crashes;
 is_deeply \@crashes, [], 'no child crashed (error log)';
 my $lr = request_loop(port => $s->port, seconds => 0.5);
 ok $lr->{ok} > 0 && $lr->{failed} == 0, "serving after the restarts ($lr->{ok} requests)";
-ok Loom::Server::running($s->pid), 'the parent is alive';
+ok Loom::Proc::running($s->pid), 'the parent is alive';
 $s->stop;

@@ -230,11 +230,8 @@ sub busy { my $a = $s->status_auto or return -1; return $a->{BusyWorkers} }
 # request is for $path.
 sub w_rows_for {
     my ($path) = @_;
-    require LWP::UserAgent;
-    my $html = LWP::UserAgent->new(timeout => 5)
-        ->get($s->url('/server-status'))->decoded_content // '';
-    return scalar grep { m{<td><b>W</b>\s*</td>} && m{GET \Q$path\E } }
-        split /<tr>/, $html;
+    return scalar grep { $_->{mode} eq 'W' && $_->{request} =~ m{GET \Q$path\E } }
+        $s->status_rows(5);
 }
 
 plan tests => 24;

@@ -15,9 +15,7 @@ use Test::More;
 use Time::HiRes qw(sleep);
 use Loom::Server;
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 my $pattern = do { open my $fh, '<', '/proc/sys/kernel/core_pattern'; <$fh> } // '';
 chomp $pattern;
 plan skip_all => "kernel core_pattern '$pattern' does not write into the working directory"

@@ -30,13 +30,12 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(wrk_start wrk_stop tcp_conns fds status_rows running_kids);
-use Loom::Load qw(get_raw);
+use Loom::Fault qw(running_kids);
+use Loom::Wrk qw(wrk_start wrk_stop);
+use Loom::Proc qw(tcp_conns fds);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'wrk is not installed' unless grep { -x "$_/wrk" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('wrk');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 my $tpc = 4;
@@ -102,7 +101,7 @@ for my $sig (qw(SEGV ABRT KILL)) {
         return 0 unless @fresh;
         $new //= time - $t0;
         get_raw($s->port, "GET / HTTP/1.0\r\n\r\n", 0.5);
-        for my $row (status_rows($s, 1)) {
+        for my $row ($s->status_rows(1)) {
             next unless grep { $_ == $row->{pid} } @fresh;
             if ($row->{acc} > 0) {
                 $served_after = time - $t0;
@@ -125,7 +124,7 @@ for my $sig (qw(SEGV ABRT KILL)) {
     my $cap = $threaded ? ($mpm =~ /worker/ ? $tpc : $conns) : 1;
     ok(($r->{requests} // 0) > 100 && $answered,
        "SIG$sig: the server kept serving (wrk: " . ($r->{requests} // 0) . ' requests; a fresh request answered)');
-    my $back = $s->wait_until(sub { running_kids($s) == $children && !Loom::Server::running($victim) }, 5);
+    my $back = $s->wait_until(sub { running_kids($s) == $children && !Loom::Proc::running($victim) }, 5);
     $figures[-1] .= $back ? ", $children children again" : ', children now ' . scalar(running_kids($s));
     SKIP: {
         # Stock event lost more than the victim's connections here (12
@@ -150,7 +149,7 @@ for my $sig (qw(SEGV ABRT KILL)) {
             or diag "lines naming $victim:\n" . join("\n", @mine);
     }
 }
-ok Loom::Server::running($parent), 'the parent lived through the three deaths';
+ok Loom::Proc::running($parent), 'the parent lived through the three deaths';
 SKIP: {
     skip 'the log line checked is Loom\'s', 1 unless $loom;
     my @loop = $s->errlog =~ /(LOOM040[37].*)/g;

@@ -35,12 +35,10 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Fault qw(background collect running_kids);
-use Loom::Load qw(get_raw request_loop);
+use Loom::Load qw(request_loop);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'apxs is not installed' unless grep { -x "$_/apxs" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('apxs');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 
@@ -172,7 +170,7 @@ ok $s->wait_until(sub { running_kids($s) >= $start }, 10), "$start children to s
 my $f1 = burst(5);
 my $fig1 = show('burst 1', $f1);
 my $g = $f1->{good};
-ok Loom::Server::running($parent), 'the parent survived the crash loop';
+ok Loom::Proc::running($parent), 'the parent survived the crash loop';
 ok $f1->{crashes} >= 4, "the loop did crash children ($f1->{crashes} crashes)";
 my $allowed = $threaded ? $f1->{crashes} : 0;
 ok(($g->{ok_in_burst} // 0) > 0 && ($g->{failed} // 1) <= $allowed,
@@ -204,7 +202,7 @@ ok $r->{ok} > 0 && $r->{failed} == 0, "serving normally ($r->{ok} requests)";
 
 my $f2 = burst(2);
 my $fig2 = show('burst 2', $f2);
-ok Loom::Server::running($parent), 'the parent survived a second burst';
+ok Loom::Proc::running($parent), 'the parent survived a second burst';
 SKIP: {
     skip 'the log line checked is Loom\'s', 1 unless $loom;
     my @loop = $s->errlog =~ /(LOOM0403: .*)/g;

@@ -34,14 +34,12 @@ use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(cpu_ticks clk_tck fds prlimit_get prlimit_set running_kids
-                   log_lines);
-use Loom::Load qw(get_raw request_loop);
+use Loom::Fault qw(prlimit_get prlimit_set running_kids log_lines);
+use Loom::Proc qw(cpu_ticks clk_tck fds);
+use Loom::Load qw(request_loop);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'prlimit is not installed' unless grep { -x "$_/prlimit" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('prlimit');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 my $conf = ($threaded
@@ -113,7 +111,7 @@ sleep 2;
 my $cpu = 0;
 $cpu += ((cpu_ticks($_) // $c0{$_}) - $c0{$_}) for @kids;
 $cpu = $cpu / clk_tck() / (time - $w0);
-my @exited = grep { !Loom::Server::running($_) } @kids;
+my @exited = grep { !Loom::Proc::running($_) } @kids;
 my $fig = sprintf('%d keep-alive clients (%d served, the rest waiting), a fresh request waited: %s, '
                   . 'children CPU %.1f%% of a core, %d of 2 children exited',
                   scalar(@held), $answered, $stuck ? 'yes' : 'no (answered)', 100 * $cpu,
@@ -133,7 +131,7 @@ SKIP: {
 my $t0 = time;
 close $_ for @held;
 @held = ();
-prlimit_set($_, 'nofile', $orig{$_}) for grep { !$threaded && Loom::Server::running($_) } @kids;
+prlimit_set($_, 'nofile', $orig{$_}) for grep { !$threaded && Loom::Proc::running($_) } @kids;
 my $resp = '';
 while (time < $t0 + 5 && $sel->can_read($t0 + 5 - time)) {
     my $n = sysread($pending, my $buf, 65536);
@@ -142,9 +140,9 @@ while (time < $t0 + 5 && $sel->can_read($t0 + 5 - time)) {
 }
 my $took = time - $t0;
 my $ok_resp = $resp =~ m{^HTTP/1\.\d 200 } ? 1 : 0;
-prlimit_set($_, 'nofile', $orig{$_}) for grep { Loom::Server::running($_) } @kids;
+prlimit_set($_, 'nofile', $orig{$_}) for grep { Loom::Proc::running($_) } @kids;
 my $r = request_loop(port => $s->port, seconds => 1);
-my $alive = Loom::Server::running($parent);
+my $alive = Loom::Proc::running($parent);
 my $after = sprintf('the waiting request %s after %.2f s; then %d requests ok, %d failed; parent %s',
                     $ok_resp ? 'answered 200' : 'failed (' . (($resp =~ /^(HTTP\S+ \d+)/)[0] // 'no answer') . ')',
                     $took, $r->{ok}, $r->{failed}, $alive ? 'alive' : 'gone');

@@ -26,14 +26,13 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(background collect cpu_ticks clk_tck prlimit_get prlimit_set
+use Loom::Proc qw(cpu_ticks clk_tck);
+use Loom::Fault qw(background collect prlimit_get prlimit_set
                    running_kids log_lines);
-use Loom::Load qw(get_raw request_loop);
+use Loom::Load qw(request_loop);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'prlimit is not installed' unless grep { -x "$_/prlimit" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('prlimit');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 my $start = $threaded ? 2 : 3;
@@ -58,7 +57,7 @@ my $leaving = $kids[-1];
 # Stock threaded children do not leave on a lone SIGTERM (observed: still
 # there 5 s later); SIGKILL them.
 kill $loom ? 'TERM' : 'KILL', $leaving;
-ok $s->wait_until(sub { !Loom::Server::running($leaving) }, 5), "child $leaving stopped";
+ok $s->wait_until(sub { !Loom::Proc::running($leaving) }, 5), "child $leaving stopped";
 # Requests back to back while the parent tries (and fails) to fork.
 my $load = background(sub { request_loop(port => $s->port, seconds => 4.5) });
 sleep 1;
@@ -73,7 +72,7 @@ note sprintf('while fork fails: %d children, parent CPU %.1f%% of a core, %d req
 ok $lr->{ok} > 0 && $lr->{failed} == 0 && $during == $start - 1,
    "served by the $during children left: $lr->{ok} requests, $lr->{failed} failed";
 ok $cpu < 0.10, sprintf('the parent does not spin (%.1f%% of a core)', 100 * $cpu);
-ok Loom::Server::running($parent), 'the parent lives';
+ok Loom::Proc::running($parent), 'the parent lives';
 my @fail_lines = log_lines($s, qr/LOOM0301|AH00159|Unable to fork/);
 SKIP: {
     skip "the log line checked is Loom's (stock: " . scalar(@fail_lines) . ' AH00159 lines)', 1

@@ -28,13 +28,11 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(wrk_start wrk_stop status_rows log_lines);
-use Loom::Load qw(get_raw);
+use Loom::Fault qw(log_lines);
+use Loom::Wrk qw(wrk_start wrk_stop);
+use Loom::HTTP qw(get_raw);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'wrk is not installed' unless grep { -x "$_/wrk" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('wrk');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 my $deadline_kept = $loom || $mpm eq 'stock-prefork';
@@ -84,8 +82,8 @@ my $short = slow(1);
 my $long = slow(10);
 # Both in flight before the stop: mod_status shows them.
 ok $s->wait_until(sub {
-       my @r = grep { $_->{mode} eq 'W' && $_->{request} =~ m{/sleep\.cgi\?1 } } status_rows($s, 2);
-       my @l = grep { $_->{mode} eq 'W' && $_->{request} =~ m{/sleep\.cgi\?10 } } status_rows($s, 2);
+       my @r = grep { $_->{mode} eq 'W' && $_->{request} =~ m{/sleep\.cgi\?1 } } $s->status_rows(2);
+       my @l = grep { $_->{mode} eq 'W' && $_->{request} =~ m{/sleep\.cgi\?10 } } $s->status_rows(2);
        @r && @l }, 3),
    'both slow requests are in flight (mod_status)';
 my $t0 = time;

@@ -23,14 +23,12 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::Fault qw(wrk_start wrk_stop running_kids fds ipc_snapshot
-                   status_auto_bounded log_lines);
+use Loom::Proc qw(fds);
+use Loom::Wrk qw(wrk_start wrk_stop);
+use Loom::Fault qw(running_kids ipc_snapshot log_lines);
 use Loom::Load qw(request_loop);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
-plan skip_all => 'wrk is not installed' unless grep { -x "$_/wrk" } split /:/, $ENV{PATH};
+my $mpm = Loom::Server::mpm_or_skip('wrk');
 my $loom = $mpm !~ /^stock-/;
 my $threaded = Loom::Server::threaded();
 my $RESTARTS = 100;
@@ -49,7 +47,7 @@ my $parent = $s->pid;
 
 plan tests => 10;
 
-sub generation { my $a = status_auto_bounded($s, 3) or return -1;
+sub generation { my $a = $s->status_auto(3) or return -1;
                  return $a->{ParentServerMPMGeneration} // -1 }
 
 sleep 1;
@@ -86,7 +84,7 @@ my $fig = sprintf('%d graceful restarts in %.1f s (slowest %.2f s); wrk: %d requ
                   $r->{requests} // 0, $failed, $r->{errors}, $r->{non2xx});
 note $fig;
 
-ok Loom::Server::running($parent) && generation() == $gen0 + $RESTARTS,
+ok Loom::Proc::running($parent) && generation() == $gen0 + $RESTARTS,
    "the generation went up by exactly $RESTARTS ($done restarts)";
 SKIP: {
     skip "stock closes idle keep-alive connections on a restart; figures printed", 1
@@ -101,12 +99,12 @@ my @crashes = $s->crashes;
 ok !@crashes, 'no child crashed (error log)' or diag join("\n", @crashes[0 .. ($#crashes > 4 ? 4 : $#crashes)]);
 
 # Old generations leave.
-my $gone = $s->wait_until(sub { !grep { Loom::Server::running($_) } @last_gen_kids }, 10);
+my $gone = $s->wait_until(sub { !grep { Loom::Proc::running($_) } @last_gen_kids }, 10);
 ok $gone, 'every child of an old generation exited within 10 s'
-    or diag 'still there: ' . join(' ', grep { Loom::Server::running($_) } @last_gen_kids);
+    or diag 'still there: ' . join(' ', grep { Loom::Proc::running($_) } @last_gen_kids);
 my @kids = running_kids($s);
 my %current = map { $_ => 1 } $parent, @kids;
-my @stray = grep { !$current{$_} && Loom::Server::running($_) } $s->all_pids;
+my @stray = grep { !$current{$_} && Loom::Proc::running($_) } $s->all_pids;
 ok !@stray, 'the instance is the parent and its ' . scalar(@kids) . ' current children only'
     or diag "stray processes: @stray";
 

@@ -46,12 +46,11 @@ use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Hostile qw(sizing snapshot settle leaks rst half_close
-                     raw_connect good_bg good_stop read_all parse_responses
-                     status_code say_fig cpu_ticks);
+                     raw_connect good_bg good_stop say_fig);
+use Loom::HTTP qw(read_all parse_responses status_code);
+use Loom::Proc qw(cpu_ticks);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 $SIG{PIPE} = 'IGNORE';
 
 my $SEED = 20240517;
@@ -343,4 +342,4 @@ my @leaks = leaks($base, $after, $FD_TOL);
 is scalar(@leaks), 0, "no process holds more descriptors or threads than at the start (+$FD_TOL fd)"
     or diag join "\n", @leaks;
 is_deeply [$s->crashes], [], 'no child crashed (error log)';
-ok Loom::Server::running($parent) && ($s->pid // 0) == $parent, 'the parent is alive, the same process';
+ok Loom::Proc::running($parent) && ($s->pid // 0) == $parent, 'the parent is alive, the same process';

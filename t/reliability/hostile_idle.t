@@ -30,11 +30,10 @@ use IO::Select;
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::Hostile qw(sizing settle leaks nb_connect good_clients
-                     ensure_nofile say_fig cpu_ticks snapshot);
+                     ensure_nofile say_fig snapshot);
+use Loom::Proc qw(cpu_ticks);
 
-my $mpm = $ENV{LOOM_MPM} // 'prefork';
-my (undef, $so) = Loom::Server::mpm_module($mpm);
-plan skip_all => "$mpm is not built ($so missing)" unless -f $so;
+my $mpm = Loom::Server::mpm_or_skip();
 $SIG{PIPE} = 'IGNORE';
 
 my $N = 2000;
@@ -141,4 +140,4 @@ sleep 1;
 my $cpu = cpu_ticks($s->all_pids) - $c0;
 cmp_ok $cpu, '<=', 10, "the server is idle again: $cpu clock ticks of CPU in 1 s (at most 10)";
 is_deeply [$s->crashes], [], 'no child crashed (error log)';
-ok Loom::Server::running($parent) && ($s->pid // 0) == $parent, 'the parent is alive, the same process';
+ok Loom::Proc::running($parent) && ($s->pid // 0) == $parent, 'the parent is alive, the same process';

@@ -12,7 +12,6 @@ use warnings;
 use Test::More;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
-use LWP::UserAgent;
 use Loom::Server;
 use Loom::HTTP qw(read_response);
 
@@ -51,13 +50,10 @@ sub per_process {
 # PIDs of the HTML status rows in state W whose request is for $path.
 sub w_pids_for {
     my ($s, $path) = @_;
-    my $html = LWP::UserAgent->new(timeout => 5)
-        ->get($s->url('/server-status'))->decoded_content // '';
     my %pids;
-    for (split /<tr>/, $html) {
-        next unless m{<td><b>W</b>\s*</td>} && m{GET \Q$path\E};
-        $pids{$1}++ if m{^<td><b>\d+-\d+</b></td><td>(\d+)</td>};
-    }
+    $pids{$_->{pid}}++
+        for grep { $_->{mode} eq 'W' && $_->{request} =~ m{GET \Q$path\E} }
+            $s->status_rows(5);
     return \%pids;
 }
 

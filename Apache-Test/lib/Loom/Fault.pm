@@ -9,11 +9,9 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use IO::Socket::INET;
 use IO::Select;
-use Loom::Load ();
+use Loom::Proc ();
 
-our @EXPORT_OK = qw(background collect wrk_bg wrk_start wrk_stop
-                    status_auto_bounded
-                    status_rows cpu_ticks clk_tck fds tcp_conns
+our @EXPORT_OK = qw(background collect
                     prlimit_get prlimit_set ipc_snapshot log_lines
                     running_kids);
 
@@ -21,23 +19,14 @@ our @EXPORT_OK = qw(background collect wrk_bg wrk_start wrk_stop
 
 Load in the background: C<background(sub { ...; return {k => v} })> runs
 the sub in a forked process and returns a handle; C<collect($h)> waits for
-it and returns the hash (flat: numbers and strings). C<wrk_bg(%args)> is
-C<Loom::Load::wrk> in the background. C<wrk_start(url => ..., conns => 8)>
-starts wrk for as long as it takes (at most 300 s); C<wrk_stop($h)>
-interrupts it (SIGINT: wrk then prints its figures) and returns the hash
-C<Loom::Load::wrk> returns.
+it and returns the hash (flat: numbers and strings); wrk is Loom::Wrk's.
 
-Requests that cannot hang are Loom::Load's (C<get_raw>, C<request_loop>):
-their whole exchange is bounded.
-C<status_auto_bounded($server, $timeout)>: mod_status's ?auto page as a
-hash, or undef. C<status_rows($server, $timeout)>: mod_status's full page,
-one row per worker listed: { slot, gen, pid, acc (this child's accesses),
-mode, request }.
+Requests that cannot hang are Loom::HTTP's C<get_raw> and Loom::Load's
+C<request_loop>: their whole exchange is bounded. mod_status's pages are
+Loom::Server's (C<status_auto>, C<status_rows>).
 
-What the kernel says: C<cpu_ticks($pid)>: utime + stime in clock ticks
-(C<clk_tck> per second). C<fds($pid)>: { fd => link target }.
-C<tcp_conns($pid, $port)>: established TCP connections of the process
-whose local port is $port. C<prlimit_get($pid, 'nofile')>: (soft, hard);
+What the kernel says about a process beyond Loom::Proc's /proc figures:
+C<prlimit_get($pid, 'nofile')>: (soft, hard);
 C<prlimit_set($pid, 'nproc', $soft)> sets the soft limit (1 on success).
 C<ipc_snapshot()>: the SysV shared memory segments { id => creator pid }
 and semaphore sets { id => [pids of the last operations] } owned by the
@@ -79,50 +68,6 @@ sub collect ($h) {
     return \%r;
 }
 
-sub status_auto_bounded ($s, $timeout = 5) {
-    my $r = Loom::Load::get_raw($s->port, "GET /server-status?auto HTTP/1.0\r\n\r\n", $timeout) // '';
-    return undef unless $r =~ m{^HTTP/1\.\d 200 };
-    my (undef, $body) = split /\r\n\r\n/, $r, 2;
-    my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? ($1 => $2) : () } split /\n/, $body // '';
-    return \%h;
-}
-
-my %WRK;     # wrk processes started here and not stopped yet
-
-sub wrk_start (%a) {
-    my @h = map { ('-H', $_) } @{ $a{headers} // [] };
-    my $pid = open(my $fh, '-|', 'wrk', '-t1', '-c' . ($a{conns} // 8), '-d300s',
-                   '--latency', @h, $a{url}) // die "wrk: $!";
-    $WRK{$pid} = 1;
-    return { pid => $pid, fh => $fh };
-}
-
-sub _wrk_parse ($out) {
-    my %r = (raw => $out, errors => 0, non2xx => 0);
-    ($r{requests}) = $out =~ /(\d+) requests in/;
-    ($r{rps}) = $out =~ /Requests\/sec:\s+([\d.]+)/;
-    if ($out =~ /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/) {
-        $r{errors} = $1 + $2 + $3 + $4;
-    }
-    ($r{non2xx}) = $out =~ /Non-2xx or 3xx responses: (\d+)/;
-    $r{non2xx} //= 0;
-    return \%r;
-}
-
-sub wrk_stop ($h) {
-    kill 'INT', $h->{pid};
-    my $fh = $h->{fh};
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    delete $WRK{$h->{pid}};
-    return _wrk_parse($out);
-}
-
-END {
-    kill 'KILL', $_ for keys %WRK;
-}
-
 sub ipc_snapshot {
     my $me = getpwuid($<) // $<;
     my (%shm, %sem);
@@ -143,51 +88,6 @@ sub ipc_snapshot {
     return { shm => \%shm, sem => \%sem };
 }
 
-sub wrk_bg (%a) {
-    return background(sub { Loom::Load::wrk(%a) });
-}
-
-sub clk_tck { POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100 }
-
-sub cpu_ticks ($pid) {
-    open my $fh, '<', "/proc/$pid/stat" or return undef;
-    my $line = <$fh> // return undef;
-    my ($rest) = $line =~ /^\d+ \(.*\) (.*)$/s or return undef;
-    my @f = split ' ', $rest;
-    return $f[11] + $f[12];        # fields 14 and 15: utime, stime
-}
-
-sub fds ($pid) {
-    opendir my $d, "/proc/$pid/fd" or return {};
-    my %f;
-    for my $fd (grep { /^\d+$/ } readdir $d) {
-        $f{$fd} = readlink("/proc/$pid/fd/$fd") // '?';
-    }
-    return \%f;
-}
-
-# Socket inodes of established IPv4/IPv6 TCP connections on local $port.
-sub _conn_inodes ($pid, $port) {
-    my %ino;
-    for my $f ("/proc/$pid/net/tcp", "/proc/$pid/net/tcp6") {
-        open my $fh, '<', $f or next;
-        <$fh>;
-        while (my $l = <$fh>) {
-            my @c = split ' ', $l;
-            my ($lport) = $c[1] =~ /:([0-9A-F]{4})$/ or next;
-            next unless hex($lport) == $port && $c[3] eq '01';
-            $ino{$c[9]} = 1;
-        }
-    }
-    return \%ino;
-}
-
-sub tcp_conns ($pid, $port) {
-    my $ino = _conn_inodes($pid, $port);
-    my $f = fds($pid);
-    return scalar grep { /^socket:\[(\d+)\]$/ && $ino->{$1} } values %$f;
-}
-
 sub prlimit_get ($pid, $res) {
     my $out = `prlimit --pid $pid --noheadings --raw --output=SOFT,HARD --$res 2>/dev/null`;
     my ($soft, $hard) = split ' ', ($out // '');
@@ -200,27 +100,12 @@ sub prlimit_set ($pid, $res, $soft, $hard = '') {
     return 1;
 }
 
-sub status_rows ($s, $timeout = 5) {
-    my $html = Loom::Load::get_raw($s->port, "GET /server-status HTTP/1.0\r\n\r\n", $timeout) // '';
-    my @rows;
-    for my $row (split m{</tr>}, $html) {
-        my @td = map { s/<[^>]*>//gr =~ s/^\s+|\s+$//gr } split /<td[^>]*>/, $row;
-        shift @td;
-        my ($slot, $gen) = ($td[0] // '') =~ /^(\d+)-(\d+)$/ or next;
-        my ($acc) = ($td[2] // '') =~ m{^\d+/(\d+)/};
-        push @rows, { slot => $slot, gen => $gen, pid => $td[1],
-                      acc => $acc // 0, mode => $td[3] // '',
-                      request => $td[-1] // '' };
-    }
-    return @rows;
-}
-
 sub log_lines ($s, $re) {
     return grep { $_ =~ $re } split /\n/, $s->errlog;
 }
 
 sub running_kids ($s) {
-    return grep { Loom::Server::running($_) } $s->child_pids;
+    return grep { Loom::Proc::running($_) } $s->child_pids;
 }
 
 1;

@@ -2,8 +2,7 @@ package Loom::Hostile;
 # Helpers for the hostile-client tests (t/reliability/hostile*.t): the
 # sizing that makes leaks show, what the kernel says about each server
 # process (descriptors, threads, CPU), raw connections that misbehave
-# (reset, half-close, never read), a "good client" with a deadline, and
-# HTTP/1.1 response parsing for pipelines.
+# (reset, half-close, never read) and a "good client" with a deadline.
 use v5.36;
 use Exporter 'import';
 use IO::Select;
@@ -12,11 +11,12 @@ use Socket qw(SOL_SOCKET SO_LINGER SO_RCVBUF IPPROTO_TCP TCP_NODELAY
               inet_aton pack_sockaddr_in);
 use POSIX qw(EINPROGRESS);
 use Time::HiRes qw(sleep time);
+use Loom::Proc qw(running fd_count thread_count);
+use Loom::HTTP qw(read_all parse_responses);
 
 our @EXPORT_OK = qw(sizing snapshot settle leaks rst
                     half_close raw_connect nb_connect good_clients
-                    parse_responses read_all cpu_ticks ensure_nofile
-                    status_code say_fig good_bg good_stop);
+                    ensure_nofile say_fig good_bg good_stop);
 
 =head1 Loom::Hostile
 
@@ -42,17 +42,10 @@ C<good_clients($port, $n, timeout => 5)> makes $n requests for / one after
 another, each on a fresh connection with a deadline, and returns
 { ok, failed, max_s } (ok: a 200 with the whole body).
 
-C<read_all($sock, $secs)>: everything the peer sends until it closes,
-resets or $secs pass: ($data, $how) with $how 'eof', 'reset' or 'timeout'.
-C<parse_responses($buf)>: the complete HTTP/1.1 responses at the start of
-$buf (each { status, headers, body }) and the number of bytes they use.
-C<status_code($text)>: the status of a response text, or undef.
-
 C<good_bg($port, timeout => 5)> runs good clients one after another in a
 forked process until C<good_stop($h)>, which returns the same hash as
 C<good_clients> (ok, failed, max_s: the slowest request).
 
-C<cpu_ticks(@pids)>: utime + stime of those processes, in clock ticks.
 C<ensure_nofile($n)>: raises this process's descriptor limit (soft, up to
 the hard limit) so that it can hold $n sockets; returns the soft limit.
 
@@ -67,27 +60,13 @@ sub sizing ($mpm) {
           . "MinSpareThreads 8\nMaxSpareThreads 24\nMaxRequestWorkers 64\n");
 }
 
-sub _count_dir ($dir) {
-    opendir(my $dh, $dir) or return undef;
-    my $n = grep { !/^\.\.?$/ } readdir $dh;
-    closedir $dh;
-    return $n;
-}
-
-sub _running ($pid) {
-    open my $fh, '<', "/proc/$pid/stat" or return 0;
-    my $line = <$fh> // return 0;
-    my ($state) = $line =~ /^\d+ \(.*\) (\S)/ or return 0;
-    return $state ne 'Z' && $state ne 'X';
-}
-
 sub snapshot ($s) {
     my $parent = $s->pid // 0;
     my %snap;
     for my $pid ($parent, $s->child_pids) {
-        next unless $pid && _running($pid);
-        my $fds = _count_dir("/proc/$pid/fd");
-        my $thr = _count_dir("/proc/$pid/task");
+        next unless running($pid);
+        my $fds = fd_count($pid);
+        my $thr = thread_count($pid);
         next unless defined $fds && defined $thr;
         $snap{$pid} = { fds => $fds, threads => $thr,
                         parent => $pid == $parent ? 1 : 0 };
@@ -164,43 +143,6 @@ sub rst ($c) {
 
 sub half_close ($c) { shutdown($c, 1) }
 
-sub status_code ($text) {
-    return undef unless defined $text;
-    return $text =~ m{^HTTP/1\.\d (\d{3}) } ? $1 : undef;
-}
-
-sub read_all ($c, $secs) {
-    my $sel = IO::Select->new($c);
-    my ($data, $end) = ('', time + $secs);
-    while ((my $left = $end - time) > 0) {
-        next unless $sel->can_read($left > 0.2 ? 0.2 : $left);
-        my $n = sysread($c, my $buf, 262144);
-        return ($data, 'reset') unless defined $n;
-        return ($data, 'eof') if $n == 0;
-        $data .= $buf;
-    }
-    return ($data, 'timeout');
-}
-
-sub parse_responses ($buf) {
-    my (@r, $pos);
-    $pos = 0;
-    while (1) {
-        my $end = index($buf, "\r\n\r\n", $pos);
-        last if $end < 0;
-        my $head = substr($buf, $pos, $end - $pos);
-        my ($status) = $head =~ m{^HTTP/1\.\d (\d{3})} or last;
-        my %h = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () }
-                split /\r\n/, $head;
-        my $len = $h{'content-length'} // 0;
-        last if length($buf) < $end + 4 + $len;
-        push @r, { status => $status, headers => \%h,
-                   body => substr($buf, $end + 4, $len) };
-        $pos = $end + 4 + $len;
-    }
-    return (\@r, $pos);
-}
-
 sub good_clients ($port, $n, %o) {
     my $timeout = $o{timeout} // 5;
     my $path = $o{path} // '/';
@@ -255,17 +197,6 @@ sub good_stop ($h) {
     my %r;
     @r{qw(ok failed max_s)} = split ' ', $line;
     return \%r;
-}
-
-sub cpu_ticks (@pids) {
-    my $t = 0;
-    for my $pid (@pids) {
-        open my $fh, '<', "/proc/$pid/stat" or next;
-        my $line = <$fh> // next;
-        my @f = split ' ', ($line =~ s/^.*\) //r);
-        $t += $f[11] + $f[12];
-    }
-    return $t;
 }
 
 sub _nofile () {

@@ -10,6 +10,8 @@ use File::Basename qw(dirname);
 use Cwd qw(abs_path);
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
+use Loom::Proc ();
+use Loom::HTTP ();
 
 my $MODS = '/usr/lib/apache2/modules';
 my @LIVE;
@@ -26,8 +28,19 @@ C<< Loom::Server->new(mpm => $ENV{LOOM_MPM}, modules => [...], conf => "...") >>
 (C<@DIR@> in C<conf> stands for the server's folder, which holds
 C<htdocs/> and C<logs/>)
 then C<start>, C<port>, C<url>, C<pid>, C<child_pids>, C<errlog>,
-C<crashes> (the error-log lines that report a crashed child), C<signal>, C<status_auto>, C<wait_until>, C<stop>; and the functions
-C<config_test> and C<mpm_module>.
+C<crashes> (the error-log lines that report a crashed child), C<signal>,
+C<status_auto>, C<status_rows>, C<wait_until>, C<stop>; and the functions
+C<config_test>, C<mpm_module> and C<mpm_or_skip>.
+
+C<< $s->status_auto($timeout = 5) >>: mod_status's ?auto page as
+{ field => value }, or undef if no 200 came within $timeout seconds.
+C<< $s->status_rows($timeout = 5) >>: mod_status's full page
+(ExtendedStatus), one row per worker listed: { slot, gen, pid, acc (this
+child's accesses), mode, request }.
+
+C<mpm_or_skip(@tools)>: the MPM under test (LOOM_MPM, default prefork);
+the test plans C<skip_all> if it is not built or one of the commands
+@tools is not on the PATH (C<have_tool($cmd)> says whether it is).
 
 =cut
 
@@ -47,6 +60,22 @@ sub mpm_module ($which = undef) {
         unless $which =~ /^(prefork|worker|event)$/;
     my $so = modules_dir() . "/$which/mod_mpm_loom_$which.so";
     return ("mpm_loom_${which}_module", $so, $which);
+}
+
+sub have_tool ($cmd) {
+    return scalar grep { -x "$_/$cmd" } split /:/, $ENV{PATH};
+}
+
+# The prologue of a test that starts its own servers.
+sub mpm_or_skip (@tools) {
+    my $mpm = $ENV{LOOM_MPM} // 'prefork';
+    my (undef, $so) = mpm_module($mpm);
+    require Test::More;
+    Test::More::plan(skip_all => "$mpm is not built ($so missing)") unless -f $so;
+    for my $t (@tools) {
+        Test::More::plan(skip_all => "$t is not installed") unless have_tool($t);
+    }
+    return $mpm;
 }
 
 # Whether the MPM under test is threaded (CGI then goes through cgid).
@@ -189,12 +218,9 @@ sub pid ($self) {
 sub child_pids ($self) {
     my $ppid = $self->pid // $self->{last_pid} // return ();
     my @kids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $comm, $rest) = $line =~ /^(\d+) \((.*)\) (.*)$/ or next;
-        my (undef, $pp) = split ' ', $rest;
-        push @kids, $pid if $pp == $ppid && $comm eq 'apache2';
+    for my $dir (glob '/proc/[0-9]*') {
+        my $st = Loom::Proc::proc_stat($dir =~ s{^/proc/}{}r) or next;
+        push @kids, $st->{pid} if $st->{ppid} == $ppid && $st->{comm} eq 'apache2';
     }
     return sort { $a <=> $b } @kids;
 }
@@ -223,12 +249,29 @@ sub signal ($self, $what) {
     kill $sig, $pid or croak "kill $sig $pid: $!";
 }
 
-sub status_auto ($self) {
-    require LWP::UserAgent;
-    my $r = LWP::UserAgent->new(timeout => 5)->get($self->url('/server-status?auto'));
-    return undef unless $r->is_success;
-    my %h = map { /^([^:]+):\s*(.*)$/ ? ($1 => $2) : () } split /\n/, $r->content;
+sub status_auto ($self, $timeout = 5) {
+    my $r = Loom::HTTP::get_raw($self->{port}, "GET /server-status?auto HTTP/1.0\r\n"
+                                . "Host: localhost\r\n\r\n", $timeout) // '';
+    return undef unless $r =~ m{^HTTP/1\.\d 200 };
+    my (undef, $body) = split /\r\n\r\n/, $r, 2;
+    my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? ($1 => $2) : () } split /\n/, $body // '';
     return \%h;
+}
+
+sub status_rows ($self, $timeout = 5) {
+    my $html = Loom::HTTP::get_raw($self->{port}, "GET /server-status HTTP/1.0\r\n"
+                                   . "Host: localhost\r\n\r\n", $timeout) // '';
+    my @rows;
+    for my $row (split m{</tr>}, $html) {
+        my @td = map { s/<[^>]*>//gr =~ s/^\s+|\s+$//gr } split /<td[^>]*>/, $row;
+        shift @td;                          # what precedes the first cell
+        my ($slot, $gen) = ($td[0] // '') =~ /^(\d+)-(\d+)$/ or next;
+        my ($acc) = ($td[2] // '') =~ m{^\d+/(\d+)/};
+        push @rows, { slot => $slot, gen => $gen, pid => $td[1],
+                      acc => $acc // 0, mode => $td[3] // '',
+                      request => $td[-1] // '' };
+    }
+    return @rows;
 }
 
 sub wait_until ($self, $cond, $timeout = 10) {
@@ -242,15 +285,15 @@ sub wait_until ($self, $cond, $timeout = 10) {
 
 sub alive ($self) {
     my $pid = $self->pid // $self->{last_pid} // return 0;
-    return running($pid) ? 1 : 0;
+    return Loom::Proc::running($pid) ? 1 : 0;
 }
 
 sub stop ($self) {
     return 0 if $$ != $self->{owner};   # a forked helper process: not ours
     my $pid = $self->pid // $self->{last_pid};
-    if ($pid && running($pid)) {
+    if ($pid && Loom::Proc::running($pid)) {
         kill 'TERM', $pid;
-        $self->wait_until(sub { !running($pid) }, 15)
+        $self->wait_until(sub { !Loom::Proc::running($pid) }, 15)
             or kill 'KILL', $pid;
     }
     # Whatever the stop left behind dies with it: no stray servers.
@@ -282,15 +325,5 @@ END {
     $_->stop for @mine;
 }
 
-# Whether a process still runs: it exists and is not a zombie. kill 0 is
-# not enough: a daemonized parent that exited stays a zombie until PID 1
-# reaps it, and on some machines PID 1 reaps only every second or so.
-sub running ($pid) {
-    return 0 unless $pid;
-    open my $fh, '<', "/proc/$pid/stat" or return 0;
-    my $line = <$fh> // return 0;
-    my ($state) = $line =~ /^\d+ \(.*\) (\S)/ or return 0;
-    return $state ne 'Z' && $state ne 'X';
-}
 
 1;

@@ -10,8 +10,9 @@ use IO::Socket::INET;
 use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Time::HiRes qw(time sleep);
 use POSIX ();
+use Loom::HTTP qw(parse_responses);
 
-our @EXPORT_OK = qw(event_kind connect_many get_all status_counts
+our @EXPORT_OK = qw(event_kind event_sizing connect_many get_all status_counts
                     run_cmd wait_counts fmt_counts figures);
 
 =head1 Loom::Slow
@@ -19,6 +20,12 @@ our @EXPORT_OK = qw(event_kind connect_many get_all status_counts
 C<event_kind()> returns 'loom' (LOOM_MPM=event) or 'stock' (stock-event);
 for any other MPM it plans C<skip_all> with the reason, since what these
 tests look at (connections parked without a thread) exists only in event.
+
+C<event_sizing(start => $n, threads => $t, min_spare => $m)> is the
+config text that sizes these tests' servers: ExtendedStatus On, $n
+children started (ServerLimit the same unless C<server_limit> is given)
+of $t threads each, MaxRequestWorkers $n x $t unless C<workers> is given,
+and MinSpareThreads $m up to MaxSpareThreads = MaxRequestWorkers.
 
 C<connect_many($port, $n, rcvbuf => $bytes)> opens $n connections to
 127.0.0.1 (the receive buffer, if given, is set before connecting, so the
@@ -61,6 +68,15 @@ sub event_kind () {
     exit 0;
 }
 
+sub event_sizing (%a) {
+    my $limit = $a{server_limit} // $a{start};
+    my $workers = $a{workers} // $a{start} * $a{threads};
+    return "ExtendedStatus On\nStartServers $a{start}\nServerLimit $limit\n"
+         . "ThreadLimit $a{threads}\nThreadsPerChild $a{threads}\n"
+         . "MaxRequestWorkers $workers\nMinSpareThreads $a{min_spare}\n"
+         . "MaxSpareThreads $workers\n";
+}
+
 sub connect_many ($port, $n, %o) {
     my @s;
     for (1 .. $n) {
@@ -78,15 +94,13 @@ sub connect_many ($port, $n, %o) {
     return @s;
 }
 
-# Whether $buf holds a whole response; its status (or 0 while incomplete).
+# Whether $buf holds a whole response; its status (0 while incomplete, -1
+# if its head is no response's).
 sub _complete ($buf) {
-    my $end = index($buf, "\r\n\r\n");
-    return 0 if $end < 0;
-    my $head = substr($buf, 0, $end);
-    my ($status) = $head =~ m{^HTTP/1\.\d (\d{3})} or return -1;
-    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
-    $len //= 0;
-    return length($buf) >= $end + 4 + $len ? $status : 0;
+    my ($r) = parse_responses($buf);
+    return $r->[0]{status} if @$r;
+    return 0 if index($buf, "\r\n\r\n") < 0 || $buf =~ m{^HTTP/1\.\d \d{3}};
+    return -1;
 }
 
 sub get_all ($socks, %o) {
@@ -134,23 +148,9 @@ my @KEYS = qw(ConnsTotal ConnsAsyncWriting ConnsAsyncKeepAlive
               Processes);
 
 sub status_counts ($s, $timeout = 3) {
-    my $end = time + $timeout;
-    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port,
-                                  Timeout => $timeout) or return undef;
-    syswrite $c, "GET /server-status?auto HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    my $sel = IO::Select->new($c);
-    my $resp = '';
-    while ((my $left = $end - time) > 0) {
-        last unless $sel->can_read($left);
-        my $n = sysread($c, my $buf, 65536);
-        last unless $n;
-        $resp .= $buf;
-    }
-    close $c;
-    return undef unless $resp =~ m{^HTTP/1\.\d 200 .*\r\n\r\n}s
-                        && $resp =~ /^Scoreboard:/m;
-    my %a = map { /^([^:]+):\s*(.*?)\r?$/ ? ($1 => $2) : () } split /\n/, $resp;
-    return { map { $_ => $a{$_} // -1 } @KEYS, 'Scoreboard' };
+    my $a = $s->status_auto($timeout) or return undef;
+    return undef unless defined $a->{Scoreboard};
+    return { map { $_ => $a->{$_} // -1 } @KEYS, 'Scoreboard' };
 }
 
 sub fmt_counts ($c) {

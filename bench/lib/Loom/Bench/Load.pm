@@ -5,6 +5,7 @@ package Loom::Bench::Load;
 use v5.36;
 use Exporter 'import';
 use Loom::Bench::Util qw(fail run_bounded);
+use Loom::Wrk qw(wrk_cmd wrk_parse);
 
 # Seconds a tool may run past its duration before `timeout` ends it.
 sub grace ($duration) { 1 + $duration / 2 }
@@ -13,33 +14,28 @@ our @EXPORT_OK = qw(wrk h2load);
 our $LOAD_CPU = 1;
 
 my %UNIT_T = (us => 0.001, ms => 1, s => 1000, m => 60_000, h => 3_600_000);
-my %UNIT_B = (B => 1, KB => 1024, MB => 1024**2, GB => 1024**3, TB => 1024**4);
 
 sub _ms ($v, $u) { $v * $UNIT_T{$u} }
 
 # %a: url, conns, duration, headers => [..], dir, during => sub ($pid, $t0).
 sub wrk (%a) {
-    my @h = map { ('-H', $_) } @{ $a{headers} // [] };
     my $g = grace($a{duration});
     # On SIGINT wrk stops and prints what it has: a run that overran its
     # window still counts what it got.
     my $r = run_bounded(limit => $a{duration} + $g, dir => $a{dir}, during => $a{during},
         signal => 'INT',
-        cmd => ['taskset', '-c', $LOAD_CPU, 'wrk', '-t1', "-c$a{conns}",
-                "-d$a{duration}s", '--timeout', '2s', '--latency', @h, $a{url}]);
+        cmd => [wrk_cmd(cpu => $LOAD_CPU, conns => $a{conns}, seconds => $a{duration},
+                        timeout => '2s', headers => $a{headers}, url => $a{url})]);
     my %m = (tool => 'wrk', wall => $r->{wall}, requests => 0, bytes => 0,
              err_connect => 0, err_read => 0, err_write => 0, err_timeout => 0,
              non2xx => 0, notes => []);
     my $o = $r->{out};
-    if ($o =~ /(\d+) requests in ([\d.]+)(\w+), ([\d.]+)(\w+) read/) {
-        $m{requests} = $1;
-        $m{bytes} = $4 * ($UNIT_B{$5} // 1);
-        $m{tool_rps} = $1 / (_ms($2, $3) / 1000) if $2 > 0;
-        while ($o =~ /^\s+(50|75|90|99)%\s+([\d.]+)(\w+)/mg) { $m{"p$1"} = _ms($2, $3) }
-        if ($o =~ /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/) {
-            @m{qw(err_connect err_read err_write err_timeout)} = ($1, $2, $3, $4);
-        }
-        $m{non2xx} = $1 if $o =~ /Non-2xx or 3xx responses: (\d+)/;
+    my $p = wrk_parse($o);
+    if (defined $p->{elapsed_ms}) {
+        $m{$_} = $p->{$_} for grep { defined $p->{$_} }
+            qw(requests bytes p50 p75 p90 p99 err_connect err_read err_write
+               err_timeout non2xx);
+        $m{tool_rps} = $p->{requests} / ($p->{elapsed_ms} / 1000) if $p->{elapsed_ms} > 0;
         push @{ $m{notes} }, "wrk overran its $a{duration}+${g}s window and was interrupted; counted what it reported"
             if $r->{timed_out};
     } elsif ($r->{timed_out}) {

@@ -1,31 +1,21 @@
 package Loom::Bench::Proc;
-# What a running server costs, read from /proc: the process tree under its
-# parent, CPU time, context switches and proportional memory (PSS).
+# What a running server costs: the process tree under its parent, CPU
+# time, context switches and proportional memory (PSS), from Loom::Proc's
+# readings of /proc.
 use v5.36;
 use Exporter 'import';
-use POSIX ();
+use Loom::Proc qw(proc_stat proc_status clk_tck);
 
-our @EXPORT_OK = qw(server_pids cpu_seconds ctx_switches pss_kb sample delta);
+our @EXPORT_OK = qw(server_pids cpu_seconds ctx_switches sample delta);
 
-my $HZ = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
-
-# Fields of /proc/<pid>/stat after the command name: (3)state (4)ppid ...
-# (14)utime (15)stime (16)cutime (17)cstime.
-sub _stat ($pid) {
-    open my $fh, '<', "/proc/$pid/stat" or return undef;
-    my $line = <$fh> // return undef;
-    $line =~ s/^.*\)\s+// or return undef;
-    my @f = split ' ', $line;    # $f[0] is field 3
-    return { ppid => $f[1], utime => $f[11], stime => $f[12],
-             cutime => $f[13], cstime => $f[14] };
-}
+my $HZ = clk_tck();
 
 # The server's parent and every live descendant.
 sub server_pids ($root) {
     my %kids;
     opendir my $d, '/proc' or return [$root];
     for my $p (grep { /^\d+$/ } readdir $d) {
-        my $s = _stat($p) or next;
+        my $s = proc_stat($p) or next;
         push @{ $kids{ $s->{ppid} } }, $p;
     }
     my @all = ($root);
@@ -43,7 +33,7 @@ sub server_pids ($root) {
 sub cpu_seconds ($root, $pids) {
     my $ticks = 0;
     for my $p (@$pids) {
-        my $s = _stat($p) or next;
+        my $s = proc_stat($p) or next;
         $ticks += $s->{utime} + $s->{stime};
         $ticks += $s->{cutime} + $s->{cstime} if $p == $root;
     }
@@ -57,23 +47,12 @@ sub ctx_switches ($pids) {
     for my $p (@$pids) {
         opendir my $d, "/proc/$p/task" or next;
         for my $t (grep { /^\d+$/ } readdir $d) {
-            open my $fh, '<', "/proc/$p/task/$t/status" or next;
-            while (my $l = <$fh>) {
-                $n += $1 if $l =~ /^(?:non)?voluntary_ctxt_switches:\s+(\d+)/;
-            }
+            my $st = proc_status("$p/task/$t") or next;
+            $n += ($st->{$_} // 0)
+                for qw(voluntary_ctxt_switches nonvoluntary_ctxt_switches);
         }
     }
     return $n;
-}
-
-# Proportional set size of all the processes, in kB.
-sub pss_kb ($pids) {
-    my $kb = 0;
-    for my $p (@$pids) {
-        open my $fh, '<', "/proc/$p/smaps_rollup" or next;
-        while (my $l = <$fh>) { if ($l =~ /^Pss:\s+(\d+)/) { $kb += $1; last } }
-    }
-    return $kb;
 }
 
 # One reading of a server's CPU and context switches.

@@ -7,7 +7,8 @@ use Time::HiRes qw(time);
 use Loom::Bench::Util qw(note fmt_num);
 use Loom::Bench::Runner qw(start_servers stop_servers measure_load interleave summarize);
 use Loom::Bench::Helper qw(conns_start conns_cmd conns_stop);
-use Loom::Bench::Proc qw(pss_kb server_pids);
+use Loom::Bench::Proc qw(server_pids);
+use Loom::Proc qw(pss_kb);
 
 sub cases ($ctx) {
     my $n = $ctx->{opts}{idle};
@@ -24,7 +25,7 @@ sub cases ($ctx) {
               ratio => [qw(rps held kb_per_conn)] });
 }
 
-sub pss_mb ($srv) { pss_kb(server_pids($srv->pid)) / 1024 }
+sub pss_mb ($srv) { pss_kb(@{ server_pids($srv->pid) }) / 1024 }
 
 sub one ($ctx, $srv, $round) {
     my $o = $ctx->{opts};
