@@ -338,26 +338,32 @@ ev_conn_expire(ev_conn_t *ec)
 }
 
 
+/* Picks the lingering closes among the deadlines to shorten, and keeps
+ * their own record of the deadline in step (`ctx`: the new one). */
+static int
+pick_lingering(void *ctx, loom_timer_t *t)
+{
+    ev_conn_t *ec = loom_list_entry(t, ev_conn_t, timer);
+
+    if (ec->state != EV_LINGER) {
+        return 0;
+    }
+    ec->linger_due = *(const uint64_t *) ctx;
+    return 1;
+}
+
+
 /* Under the lock: lingering closes of a stopping child end within the
- * short linger time, as stock does. Their deadlines are in the heap. */
+ * short linger time, as stock does. Cost (loom_timerq_shorten): the
+ * deadlines due later than that in each lane, plus the heap, once. */
 static void
 shorten_lingering(ev_child_t *evc, uint64_t now)
 {
     uint64_t due = now + SHORT_LINGER_MS;
-    uint32_t i = 0;
 
-    while (i < evc->timers.heap_len) {
-        loom_timer_t *t = evc->timers.heap[i];
-        ev_conn_t *ec = loom_list_entry(t, ev_conn_t, timer);
-
-        if (ec->state == EV_LINGER && t->due > due) {
-            ec->linger_due = due;
-            loom_timerq_start_at(&evc->timers, t, due);  /* reorders */
-            i = 0;
-            continue;
-        }
-        i++;
-    }
+    loom_timerq_shorten(&evc->timers,
+                        loom_timerq_lane(&evc->timers, SHORT_LINGER_MS), now,
+                        pick_lingering, &due);
 }
 
 
