@@ -25,8 +25,6 @@
 #include "event_headwait.h"
 
 #define HEAD_PEEK        8192   /* bytes of a request head we wait for */
-#define LINGER_MS        30000  /* lingering close, normal */
-#define SHORT_LINGER_MS  2000   /* ...after a timeout, or while stopping */
 #define FREE_CONNS_KEEP  64     /* recycled records kept per child */
 
 APLOG_USE_MODULE(mpm_loom_event);
@@ -252,14 +250,20 @@ arm_for_state(ev_child_t *evc, ev_conn_t *ec, uint64_t now)
             ec->head_since = now;
             ec->head_due = now + ms_of(s->timeout);
         }
-        loom_timerq_start_at(&evc->timers, &ec->timer, head_deadline(ec));
+        loom_timerq_start_lane_at(&evc->timers, &ec->timer,
+                                  ms_of(s->timeout) == evc->timers.lane_ms[
+                                      evc->head_lane] ? evc->head_lane : -1,
+                                  head_deadline(ec));
         break;
     case EV_WRITE:
     case EV_WAITIO:
         arm_in(evc, ec, ms_of(s->timeout), now);
         break;
     case EV_LINGER:
-        loom_timerq_start_at(&evc->timers, &ec->timer, ec->linger_due);
+        loom_timerq_start_lane_at(&evc->timers, &ec->timer,
+                                  ec->linger_due > now + EV_SHORT_LINGER_MS
+                                  ? evc->linger_lane : evc->short_linger_lane,
+                                  ec->linger_due);
         break;
     case EV_PROCESS:
     case EV_SUSPENDED:
@@ -359,10 +363,9 @@ pick_lingering(void *ctx, loom_timer_t *t)
 static void
 shorten_lingering(ev_child_t *evc, uint64_t now)
 {
-    uint64_t due = now + SHORT_LINGER_MS;
+    uint64_t due = now + EV_SHORT_LINGER_MS;
 
-    loom_timerq_shorten(&evc->timers,
-                        loom_timerq_lane(&evc->timers, SHORT_LINGER_MS), now,
+    loom_timerq_shorten(&evc->timers, evc->short_linger_lane, now,
                         pick_lingering, &due);
 }
 
@@ -589,7 +592,8 @@ linger_step(ev_conn_t *ec)
             return EV_CLOSED;
         }
         apr_socket_timeout_set(ec->sock, 0);
-        ec->linger_due = ev_now_ms() + (brief ? SHORT_LINGER_MS : LINGER_MS);
+        ec->linger_due = ev_now_ms() + (brief ? EV_SHORT_LINGER_MS
+                                              : EV_LINGER_MS);
     }
     for (reads = 0; reads < 16; reads++) {
         apr_size_t len = sizeof(buf);
