@@ -174,9 +174,7 @@ UNIT_TEST(the_budget_is_the_cpus_this_process_may_run_on)
     UNIT_EQ(gate.budget, CPU_COUNT(&cpus));
 }
 
-/* The housekeeper's part, one thread, by the clock it is given: a seat
- * that has served EV_GATE_LONG_MS stops counting even though it runs, and
- * the thread waiting at the gate is called in its place. */
+/* A thread that only goes through the gate. */
 static void *
 waits_at_the_gate(void *arg)
 {
@@ -184,26 +182,52 @@ waits_at_the_gate(void *arg)
     return NULL;
 }
 
-UNIT_TEST(a_thread_serving_for_long_makes_room_for_a_waiting_one)
+/* Seat 0 polls with a budget of 1 and another thread comes to the gate:
+ * it waits there until it is in. */
+static pthread_t
+second_thread_waits(void)
 {
     pthread_t waiter;
-    int released = -1, next, tries;
+    int waiting = 0, tries;
 
     UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
     gate.budget = 1;
     ev_gate_sit(&gate, 0);
-    ev_gate_enter(&gate);                       /* seat 0 polls */
+    ev_gate_enter(&gate);
     pthread_create(&waiter, NULL, waits_at_the_gate, NULL);
-    for (tries = 0; tries < 2000; tries++) {    /* until it waits */
-        pthread_mutex_lock(&gate.lock);
-        released = gate.waiting;
-        pthread_mutex_unlock(&gate.lock);
-        if (released == 1) {
-            break;
-        }
+    for (tries = 0; tries < 2000 && waiting != 1; tries++) {
         usleep(1000);
+        pthread_mutex_lock(&gate.lock);
+        waiting = gate.waiting;
+        pthread_mutex_unlock(&gate.lock);
     }
-    UNIT_EQ(released, 1);
+    UNIT_EQ(waiting, 1);
+    return waiter;
+}
+
+UNIT_TEST(a_thread_that_steps_aside_lets_a_waiting_one_in_at_once)
+{
+    pthread_t waiter = second_thread_waits();
+
+    UNIT_EQ(ev_gate_took(&gate, 0, 1, 1000), 1);
+    UNIT_EQ(gate.calls, 0);                     /* no room: it serves */
+    ev_gate_step_aside(&gate, 0);               /* HTTP/2's main conn */
+    pthread_join(waiter, NULL);                 /* it was called in */
+    UNIT_EQ(gate.polling, 1);
+    UNIT_EQ(gate.serving, 0);
+    ev_gate_step_aside(&gate, 0);               /* twice is harmless */
+    ev_gate_done(&gate, 0);
+    UNIT_EQ(gate.serving, 0);                   /* not counted twice */
+}
+
+/* The housekeeper's part, one thread, by the clock it is given: a seat
+ * that has served EV_GATE_LONG_MS stops counting even though it runs, and
+ * the thread waiting at the gate is called in its place. */
+UNIT_TEST(a_thread_serving_for_long_makes_room_for_a_waiting_one)
+{
+    pthread_t waiter = second_thread_waits();
+    int released = -1, next;
+
     UNIT_EQ(ev_gate_took(&gate, 0, 1, 1000), 1); /* watch: all serve */
     next = ev_gate_check(&gate, 1000 + EV_GATE_CHECK_MS - 1, &released);
     UNIT_EQ(released, 0);                       /* too soon to look */
