@@ -196,15 +196,14 @@ heap_remove(loom_timerq_t *q, loom_timer_t *t)
 static void
 detach(loom_timerq_t *q, loom_timer_t *t)
 {
-    switch (t->where) {
-    case LOOM_TIMER_OFF:
+    if (t->where == LOOM_TIMER_OFF) {
         return;
-    case LOOM_TIMER_HEAP:
+    }
+    if (t->where == LOOM_TIMER_HEAP) {
         heap_remove(q, t);
-        break;
-    default:                        /* a lane, or about to fire */
-        loom_list_remove(&t->link);
-        break;
+    }
+    else {
+        loom_list_remove(&t->link);  /* from a lane, or about to fire */
     }
     t->where = LOOM_TIMER_OFF;
     q->armed--;
