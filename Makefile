@@ -3,8 +3,8 @@
 # make            build every MPM under modules/ (core first, as a PIC archive)
 # make install    copy the .so files to apxs's LIBEXECDIR, snippets to mods-available
 # make deps       install (as root) every Debian package build, tests and bench need
-# make check      build, then the C unit tests (t/00unit.t through prove): a few
-#                 seconds, any user, nothing installed; needs apxs (apache2-dev)
+# make check      build, then the C unit tests (prove t/00unit.t): a few
+#                 seconds, any user, nothing installed; needs apache2-dev
 # make test       deps + build (plain and ASan), then the whole suite for every
 #                 Loom MPM, then the unit tests and loom_event's suite again
 #                 under AddressSanitizer (t/run-suite)
@@ -35,8 +35,8 @@ CORE_LIB := modules/core/libloomcore.a
 SOS      := $(foreach m,$(BUILT),modules/$(m)/mod_mpm_loom_$(m).so)
 HEADERS  := $(wildcard include/loom/*.h modules/*/*.h)
 
-.PHONY: all install uninstall clean deps check tools test demo bench soak asan \
-        asan-build valgrind
+.PHONY: all install uninstall clean deps check tools test demo bench soak \
+        asan asan-build valgrind
 all: $(SOS)
 
 modules/%.o: modules/%.c $(HEADERS)
