@@ -4,6 +4,8 @@
 # make deb        a Debian package of the modules, snippets and loom-takeover
 # make install    copy the .so files to apxs's LIBEXECDIR, snippets to mods-available
 # make deps       install (as root) every Debian package build, tests and bench need
+# make check      build, then the C unit tests (prove t/00unit.t): a few
+#                 seconds, any user, nothing installed; needs apache2-dev
 # make test       deps + build (plain and ASan), then the whole suite for every
 #                 Loom MPM, then the unit tests and loom_event's suite again
 #                 under AddressSanitizer (t/run-suite)
@@ -34,8 +36,8 @@ CORE_LIB := modules/core/libloomcore.a
 SOS      := $(foreach m,$(BUILT),modules/$(m)/mod_mpm_loom_$(m).so)
 HEADERS  := $(wildcard include/loom/*.h modules/*/*.h)
 
-.PHONY: all install uninstall clean deps test demo bench soak asan asan-build valgrind \
-        apxs-check deb
+.PHONY: all install uninstall clean deps check tools test demo bench soak \
+        asan asan-build valgrind apxs-check deb
 all: $(SOS)
 
 # The flags above come from apxs when this file is read. Without apache2-dev
@@ -76,6 +78,21 @@ uninstall:
 
 deps:
 	./.ci/deps
+
+# The quick loop: no root, no package installed, no server started.
+check: tools
+	$(MAKE) all
+	prove t/00unit.t
+
+# What the build and the unit tests need from the system, said plainly
+# rather than as a compiler error about a missing httpd.h.
+tools:
+	@for tool in $(APXS) apr-1-config prove; do \
+	  command -v $$tool >/dev/null 2>&1 || { \
+	    echo "make: '$$tool' not found: install apache2-dev and perl" \
+	         "(make deps does, as root), or set APXS=/path/to/apxs" >&2; \
+	    exit 1; }; \
+	done
 
 # Targets that start with deps build in a second make, which reads apxs's
 # flags only after deps has installed apache2-dev.

@@ -470,6 +470,11 @@ prepare(ev_child_t *evc, loom_child_t *ch)
     loom_timerq_init(&evc->timers);
     loom_timerq_init(&evc->callbacks);
     evc->drain_lane = loom_timerq_lane(&evc->timers, DRAIN_KEEPALIVE_MS);
+    evc->short_linger_lane = loom_timerq_lane(&evc->timers,
+                                              EV_SHORT_LINGER_MS);
+    evc->linger_lane = loom_timerq_lane(&evc->timers, EV_LINGER_MS);
+    evc->head_lane = loom_timerq_lane(
+        &evc->timers, (uint64_t) apr_time_as_msec(ap_server_conf->timeout));
     loom_list_init(&evc->free_conns);
     loom_list_init(&evc->suspended);
     evc->hk_due = UINT64_MAX;

@@ -28,6 +28,9 @@
 #include "loom/timerq.h"
 #include "event_gate.h"
 
+#define EV_LINGER_MS        30000  /* lingering close, normal */
+#define EV_SHORT_LINGER_MS  2000   /* ...after a timeout, or while stopping */
+
 /* Where a connection is, not what it last did. */
 enum ev_state {
     EV_HEAD,        /* waiting for a whole request head (no thread) */

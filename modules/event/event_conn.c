@@ -25,8 +25,6 @@
 #include "event_headwait.h"
 
 #define HEAD_PEEK        8192   /* bytes of a request head we wait for */
-#define LINGER_MS        30000  /* lingering close, normal */
-#define SHORT_LINGER_MS  2000   /* ...after a timeout, or while stopping */
 #define FREE_CONNS_KEEP  64     /* recycled records kept per child */
 
 APLOG_USE_MODULE(mpm_loom_event);
@@ -255,14 +253,20 @@ arm_for_state(ev_child_t *evc, ev_conn_t *ec, uint64_t now)
             ec->head_since = now;
             ec->head_due = now + ms_of(s->timeout);
         }
-        loom_timerq_start_at(&evc->timers, &ec->timer, head_deadline(ec));
+        loom_timerq_start_lane_at(&evc->timers, &ec->timer,
+                                  ms_of(s->timeout) == evc->timers.lane_ms[
+                                      evc->head_lane] ? evc->head_lane : -1,
+                                  head_deadline(ec));
         break;
     case EV_WRITE:
     case EV_WAITIO:
         arm_in(evc, ec, ms_of(s->timeout), now);
         break;
     case EV_LINGER:
-        loom_timerq_start_at(&evc->timers, &ec->timer, ec->linger_due);
+        loom_timerq_start_lane_at(&evc->timers, &ec->timer,
+                                  ec->linger_due > now + EV_SHORT_LINGER_MS
+                                  ? evc->linger_lane : evc->short_linger_lane,
+                                  ec->linger_due);
         break;
     case EV_PROCESS:
     case EV_SUSPENDED:
@@ -341,26 +345,31 @@ ev_conn_expire(ev_conn_t *ec)
 }
 
 
+/* Picks the lingering closes among the deadlines to shorten, and keeps
+ * their own record of the deadline in step (`ctx`: the new one). */
+static int
+pick_lingering(void *ctx, loom_timer_t *t)
+{
+    ev_conn_t *ec = loom_list_entry(t, ev_conn_t, timer);
+
+    if (ec->state != EV_LINGER) {
+        return 0;
+    }
+    ec->linger_due = *(const uint64_t *) ctx;
+    return 1;
+}
+
+
 /* Under the lock: lingering closes of a stopping child end within the
- * short linger time, as stock does. Their deadlines are in the heap. */
+ * short linger time, as stock does. Cost (loom_timerq_shorten): the
+ * deadlines due later than that in each lane, plus the heap, once. */
 static void
 shorten_lingering(ev_child_t *evc, uint64_t now)
 {
-    uint64_t due = now + SHORT_LINGER_MS;
-    uint32_t i = 0;
+    uint64_t due = now + EV_SHORT_LINGER_MS;
 
-    while (i < evc->timers.heap_len) {
-        loom_timer_t *t = evc->timers.heap[i];
-        ev_conn_t *ec = loom_list_entry(t, ev_conn_t, timer);
-
-        if (ec->state == EV_LINGER && t->due > due) {
-            ec->linger_due = due;
-            loom_timerq_start_at(&evc->timers, t, due);  /* reorders */
-            i = 0;
-            continue;
-        }
-        i++;
-    }
+    loom_timerq_shorten(&evc->timers, evc->short_linger_lane, now,
+                        pick_lingering, &due);
 }
 
 
@@ -589,7 +598,8 @@ linger_step(ev_conn_t *ec)
             return EV_CLOSED;
         }
         apr_socket_timeout_set(ec->sock, 0);
-        ec->linger_due = ev_now_ms() + (brief ? SHORT_LINGER_MS : LINGER_MS);
+        ec->linger_due = ev_now_ms() + (brief ? EV_SHORT_LINGER_MS
+                                              : EV_LINGER_MS);
     }
     for (reads = 0; reads < 16; reads++) {
         apr_size_t len = sizeof(buf);

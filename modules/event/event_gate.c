@@ -53,8 +53,11 @@ ev_gate_enter(ev_gate_t *g)
 {
     pthread_mutex_lock(&g->lock);
     /* With nobody in the poller, this thread watches it whatever the
-     * budget says: the events must not wait for the housekeeper. */
-    if (!g->open && g->polling > 0 && g->polling + g->serving >= g->budget) {
+     * budget says: the events must not wait for the housekeeper. A thread
+     * called from the gate but not yet through counts as in the poller:
+     * its room is taken. */
+    if (!g->open && g->polling + g->calls > 0
+        && g->polling + g->serving + g->calls >= g->budget) {
         g->waiting++;
         while (!g->open && g->calls == 0) {
             pthread_cond_wait(&g->called, &g->lock);

@@ -1,0 +1,243 @@
+/* loom_event's gate (modules/event/event_gate.c): at most `budget` threads
+ * wait in the poller or serve, except that one thread always may poll when
+ * none does. Real threads go through the gate the way a child's workers do
+ * (enter, took, step aside, done), and every thread that gets past it is
+ * counted outside the gate. */
+#include <pthread.h>
+#include <sched.h>
+
+#include "unit.h"
+#include "../../modules/event/event_gate.c"
+
+enum { THREADS = 12, ROUNDS = 4000 };
+
+/* What the threads do, counted by themselves: a thread counts itself in
+ * only after the gate let it through, and out before it tells the gate it
+ * left, so these counts never exceed the gate's own. */
+static struct {
+    pthread_mutex_t lock;
+    int             polling;
+    int             serving;
+    int             worst_polling;   /* most polling with too many */
+    int             bad;             /* moments past the budget */
+    int             moments;
+    int             finished;
+    _Atomic int     stop;            /* the gate is open: stop checking */
+} seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static ev_gate_t gate;
+static ev_gate_seat_t seats[THREADS];
+
+/* Under seen.lock: the gate's promise. One thread may poll whatever the
+ * budget says when it is the only one; more than one poll only within
+ * the room the counted serving threads leave. */
+static void
+check_locked(void)
+{
+    int room = gate.budget - seen.serving;
+
+    seen.moments++;
+    if (!seen.stop && seen.polling > (room > 1 ? room : 1)) {
+        seen.bad++;
+        if (seen.polling > seen.worst_polling) {
+            seen.worst_polling = seen.polling;
+        }
+    }
+}
+
+static void
+count(int *what, int by)
+{
+    pthread_mutex_lock(&seen.lock);
+    *what += by;
+    if (by > 0) {
+        check_locked();
+    }
+    pthread_mutex_unlock(&seen.lock);
+}
+
+/* A little work, and now and then a turn of the scheduler. */
+static void
+busy(unsigned *seed)
+{
+    volatile int spin;
+    int n = (int) (rand_r(seed) % 200);
+
+    for (spin = 0; spin < n; spin++) {
+    }
+    if (rand_r(seed) % 4 == 0) {
+        sched_yield();
+    }
+}
+
+static void *
+worker(void *arg)
+{
+    int seat = (int) (intptr_t) arg, round;
+    unsigned seed = (unsigned) seat * 7919u + 1;
+
+    ev_gate_sit(&gate, seat);
+    for (round = 0; round < ROUNDS && !seen.stop; round++) {
+        int got = rand_r(&seed) % 4 != 0, aside = 0;
+
+        ev_gate_enter(&gate);
+        count(&seen.polling, +1);
+        busy(&seed);                            /* in the poller */
+        count(&seen.polling, -1);
+        /* `now` 1 throughout: the housekeeper never finds a seat that
+         * served for long, so only step-aside releases one. */
+        (void) ev_gate_took(&gate, seat, got, 1);
+        if (!got) {
+            continue;
+        }
+        count(&seen.serving, +1);
+        busy(&seed);                            /* serving */
+        if (rand_r(&seed) % 8 == 0) {
+            aside = 1;                          /* HTTP/2's main conn */
+            count(&seen.serving, -1);
+            ev_gate_step_aside(&gate, seat);
+            busy(&seed);
+        }
+        if (!aside) {
+            count(&seen.serving, -1);
+        }
+        ev_gate_done(&gate, seat);
+    }
+    pthread_mutex_lock(&seen.lock);
+    seen.finished++;
+    pthread_mutex_unlock(&seen.lock);
+    return NULL;
+}
+
+/* Drives `THREADS` threads through a gate of `budget`, with a housekeeper
+ * that calls waiting threads in when nobody polls, as event.c's does. */
+static void
+run_with_budget(int budget)
+{
+    pthread_t th[THREADS];
+    int i, finished = 0, spins;
+
+    UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
+    gate.budget = budget;
+    for (i = 0; i < THREADS; i++) {
+        pthread_create(&th[i], NULL, worker, (void *) (intptr_t) i);
+    }
+    /* Up to 8 s; the threads finish in well under a second when idle. */
+    for (spins = 0; spins < 8000 && finished < THREADS; spins++) {
+        int released;
+
+        usleep(1000);
+        (void) ev_gate_check(&gate, 1, &released);
+        pthread_mutex_lock(&seen.lock);
+        finished = seen.finished;
+        pthread_mutex_unlock(&seen.lock);
+    }
+    seen.stop = 1;                 /* after this the gate lets all in */
+    ev_gate_open(&gate);
+    for (i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+    }
+    if (seen.bad > 0) {
+        printf("# budget %d: %d of %d moments past the budget (at worst "
+               "%d polling)\n", budget, seen.bad, seen.moments,
+               seen.worst_polling);
+    }
+    UNIT_EQ(finished, THREADS);
+    UNIT_EQ(seen.bad, 0);
+    UNIT_TRUE(seen.moments > THREADS * ROUNDS);
+    /* Everyone is gone: the gate's own counts are back to nothing. */
+    UNIT_EQ(gate.polling, 0);
+    UNIT_EQ(gate.serving, 0);
+}
+
+UNIT_TEST(one_thread_polls_and_serves_at_a_time_with_a_budget_of_1)
+{
+    run_with_budget(1);
+}
+
+UNIT_TEST(two_threads_with_a_budget_of_2)
+{
+    run_with_budget(2);
+}
+
+UNIT_TEST(three_threads_with_a_budget_of_3)
+{
+    run_with_budget(3);
+}
+
+UNIT_TEST(the_budget_is_the_cpus_this_process_may_run_on)
+{
+    cpu_set_t cpus;
+
+    UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
+    UNIT_EQ(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+    UNIT_EQ(gate.budget, CPU_COUNT(&cpus));
+}
+
+/* A thread that only goes through the gate. */
+static void *
+waits_at_the_gate(void *arg)
+{
+    ev_gate_enter(&gate);
+    return NULL;
+}
+
+/* Seat 0 polls with a budget of 1 and another thread comes to the gate:
+ * it waits there until it is in. */
+static pthread_t
+second_thread_waits(void)
+{
+    pthread_t waiter;
+    int waiting = 0, tries;
+
+    UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
+    gate.budget = 1;
+    ev_gate_sit(&gate, 0);
+    ev_gate_enter(&gate);
+    pthread_create(&waiter, NULL, waits_at_the_gate, NULL);
+    for (tries = 0; tries < 2000 && waiting != 1; tries++) {
+        usleep(1000);
+        pthread_mutex_lock(&gate.lock);
+        waiting = gate.waiting;
+        pthread_mutex_unlock(&gate.lock);
+    }
+    UNIT_EQ(waiting, 1);
+    return waiter;
+}
+
+UNIT_TEST(a_thread_that_steps_aside_lets_a_waiting_one_in_at_once)
+{
+    pthread_t waiter = second_thread_waits();
+
+    UNIT_EQ(ev_gate_took(&gate, 0, 1, 1000), 1);
+    UNIT_EQ(gate.calls, 0);                     /* no room: it serves */
+    ev_gate_step_aside(&gate, 0);               /* HTTP/2's main conn */
+    pthread_join(waiter, NULL);                 /* it was called in */
+    UNIT_EQ(gate.polling, 1);
+    UNIT_EQ(gate.serving, 0);
+    ev_gate_step_aside(&gate, 0);               /* twice is harmless */
+    ev_gate_done(&gate, 0);
+    UNIT_EQ(gate.serving, 0);                   /* not counted twice */
+}
+
+/* The housekeeper's part, one thread, by the clock it is given: a seat
+ * that has served EV_GATE_LONG_MS stops counting even though it runs, and
+ * the thread waiting at the gate is called in its place. */
+UNIT_TEST(a_thread_serving_for_long_makes_room_for_a_waiting_one)
+{
+    pthread_t waiter = second_thread_waits();
+    int released = -1, next;
+
+    UNIT_EQ(ev_gate_took(&gate, 0, 1, 1000), 1); /* watch: all serve */
+    next = ev_gate_check(&gate, 1000 + EV_GATE_CHECK_MS - 1, &released);
+    UNIT_EQ(released, 0);                       /* too soon to look */
+    UNIT_EQ(next, EV_GATE_CHECK_MS);
+    next = ev_gate_check(&gate, 1000 + EV_GATE_LONG_MS, &released);
+    UNIT_EQ(released, 1);
+    pthread_join(waiter, NULL);                 /* it was called in */
+    UNIT_EQ(gate.polling, 1);
+    UNIT_EQ(gate.serving, 0);
+    UNIT_EQ(next, -1);                          /* somebody polls again */
+    ev_gate_done(&gate, 0);
+    UNIT_EQ(gate.serving, 0);                   /* not counted twice */
+}
