@@ -37,7 +37,7 @@ kill 'SEGV', $victim;
 my $line;
 $s->wait_until(sub { ($line) = grep { /LOOM0401|AH00051|AH00052/ } $s->crashes; $line }, 20);
 ok($line, 'the parent reports the crash') or diag($s->errlog);
-opendir my $dh, $cores;
+opendir(my $dh, $cores) or die "$cores: $!";
 my @files = grep { /^core/ } readdir $dh;
 closedir $dh;
 ok(@files, "a core file in CoreDumpDirectory: @files");
