@@ -6,6 +6,7 @@
 #include "../../modules/core/conftree.c"
 #include "../../modules/core/number.c"
 #include "../../modules/event/event_headtime.c"
+#include "conftree_fixture.h"
 
 /* What the file needs from httpd, for a tree built here. */
 module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
@@ -80,53 +81,18 @@ UNIT_TEST(received_bytes_extend_the_time_up_to_its_cap)
     UNIT_TRUE(ev_headtime_due(&off, 1000, 0) == UINT64_MAX);
 }
 
-/* A node of a configuration tree. */
-static ap_directive_t *
-node(const char *directive, const char *args, ap_directive_t *parent,
-     const char *file, int line)
-{
-    ap_directive_t *d = calloc(1, sizeof(*d));
-
-    d->directive = directive;
-    d->args = args;
-    d->parent = parent;
-    d->filename = file;
-    d->line_num = line;
-    return d;
-}
-
-static server_rec *
-server(const char *file, unsigned line, server_rec *next)
-{
-    server_rec *s = calloc(1, sizeof(*s));
-
-    s->module_config = calloc(1, sizeof(void *));
-    s->defn_name = file;
-    s->defn_line_number = line;
-    s->next = next;
-    return s;
-}
-
 UNIT_TEST(each_line_sets_its_own_server_and_the_rest_inherit)
 {
     /* main: header=8; vhost at a.conf:10 sets header=3; vhost at
      * a.conf:20 sets only the body stage and so has the main server's. */
-    server_rec *v2 = server("a.conf", 20, NULL);
-    server_rec *v1 = server("a.conf", 10, v2);
-    server_rec *main_server = server(NULL, 0, v1);
-    ap_directive_t *top = node("RequestReadTimeout", "header=8 body=4", NULL, "a.conf", 1);
-    ap_directive_t *vh1 = node("<VirtualHost", "127.0.0.1:81>", NULL, "a.conf", 10);
-    ap_directive_t *vh2 = node("<VirtualHost", "127.0.0.1:82>", NULL, "a.conf", 20);
+    two_hosts_t t = two_hosts("RequestReadTimeout", "header=8 body=4",
+                              "header=3", "body=9");
+    server_rec *main_server = t.main_server, *v1 = t.v1, *v2 = t.v2;
+    ap_directive_t *vh2 = t.vh2;
     apr_pool_t *p;
 
     apr_initialize();
     apr_pool_create(&p, NULL);
-    top->next = vh1;
-    vh1->next = vh2;
-    vh1->first_child = node("RequestReadTimeout", "header=3", vh1, "a.conf", 11);
-    vh2->first_child = node("RequestReadTimeout", "body=9", vh2, "a.conf", 21);
-    ap_conftree = top;
-
     ev_headtime_setup(p, main_server);
     UNIT_EQ(ev_headtime_of(main_server)->first_s, 8);
     UNIT_EQ(ev_headtime_of(v1)->first_s, 3);
@@ -142,7 +108,7 @@ UNIT_TEST(each_line_sets_its_own_server_and_the_rest_inherit)
 
     /* Without mod_reqtimeout, no server has a header stage. */
     reqtimeout_loaded = 0;
-    ap_conftree = top;
+    ap_conftree = t.top;
     ev_headtime_setup(p, main_server);
     UNIT_EQ(ev_headtime_of(main_server)->first_s, 0);
     UNIT_EQ(ev_headtime_of(v1)->first_s, 0);

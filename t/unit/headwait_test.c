@@ -6,6 +6,7 @@
 #include "unit.h"
 #include "../../modules/core/conftree.c"
 #include "../../modules/event/event_headwait.c"
+#include "conftree_fixture.h"
 
 /* What the file needs from httpd, for hooks and a tree built here. */
 ap_directive_t *ap_conftree;
@@ -78,32 +79,6 @@ UNIT_TEST(anything_that_cannot_be_an_http1_head_goes_at_once)
     UNIT_EQ(SHAPE("GET /a\tb HTTP/1.1"), EV_HEAD_FOREIGN);
 }
 
-/* A node of a configuration tree. */
-static ap_directive_t *
-node(const char *directive, const char *args, ap_directive_t *parent,
-     const char *file, int line)
-{
-    ap_directive_t *d = calloc(1, sizeof(*d));
-
-    d->directive = directive;
-    d->args = args;
-    d->parent = parent;
-    d->filename = file;
-    d->line_num = line;
-    return d;
-}
-
-static server_rec *
-server(const char *file, unsigned line, server_rec *next)
-{
-    server_rec *s = calloc(1, sizeof(*s));
-
-    s->defn_name = file;
-    s->defn_line_number = line;
-    s->next = next;
-    return s;
-}
-
 static void
 hooks_of(apr_pool_t *p, const char *const *modules)
 {
@@ -121,22 +96,13 @@ UNIT_TEST(only_servers_with_a_protocol_on_skip_the_first_wait)
     static const char *const http[] = {
         "mod_reqtimeout.c", "mod_http2.c", "mod_ssl.c", "mod_http2.c",
         "mod_echo.c", "http_core.c", NULL };
-    server_rec *v2 = server("a.conf", 20, NULL);
-    server_rec *v1 = server("a.conf", 10, v2);
-    server_rec *main_server = server(NULL, 0, v1);
-    ap_directive_t *top = node("ProtocolEcho", "Off", NULL, "a.conf", 1);
-    ap_directive_t *vh1 = node("<VirtualHost", "127.0.0.1:81>", NULL, "a.conf", 10);
-    ap_directive_t *vh2 = node("<VirtualHost", "127.0.0.1:82>", NULL, "a.conf", 20);
+    two_hosts_t t = two_hosts("ProtocolEcho", "Off", "on", "On");
+    server_rec *main_server = t.main_server, *v1 = t.v1, *v2 = t.v2;
     apr_pool_t *p;
 
     apr_initialize();
     apr_pool_create(&p, NULL);
-    top->next = vh1;
-    vh1->next = vh2;
-    vh1->first_child = node("ProtocolEcho", "on", vh1, "a.conf", 11);
-    vh2->first_child = node("ProtocolEcho", "On", vh2, "a.conf", 21);
-    vh2->first_child->next = node("ProtocolEcho", "Off", vh2, "a.conf", 22);
-    ap_conftree = top;
+    t.vh2->first_child->next = node("ProtocolEcho", "Off", t.vh2, "a.conf", 22);
     hooks_of(p, http);
 
     ev_headwait_setup(p, main_server);
