@@ -60,6 +60,9 @@ sub conf_for {
     return $sizing . <<"EOF";
 KeepAlive On
 Timeout 20
+# Shared memory and sockets in the test's folder, not /run/apache2, which
+# may be missing or belong to root (mod_heartmonitor's slotmem).
+DefaultRuntimeDir \@DIR\@/logs
 Listen 127.0.0.1:$back
 Listen 127.0.0.1:$echo
 DavLockDB \@DIR\@/logs/davlock
