@@ -126,6 +126,18 @@ disarm(loom_listeners_t *l)
 }
 
 
+/* Stops accepting for `ms`; loom_listen_tick arms the listeners again
+ * once that has passed (unless accepting is held then). */
+static void
+pause_accepting(loom_listeners_t *l, int ms)
+{
+    if (l->armed) {
+        disarm(l);
+    }
+    l->paused_until = apr_time_now() + apr_time_from_msec(ms);
+}
+
+
 /* A listener could not be armed again (epoll_ctl failed, which takes a
  * lack of kernel memory or a closed descriptor): without this the child
  * would never accept again and nobody would know. Accepting pauses and
@@ -140,10 +152,7 @@ rearm_failed(loom_listeners_t *l, int err)
                      RETRY_ARM_MS);
         l->rearm_logged = 1;
     }
-    if (l->armed) {
-        disarm(l);
-    }
-    l->paused_until = apr_time_now() + apr_time_from_msec(RETRY_ARM_MS);
+    pause_accepting(l, RETRY_ARM_MS);
 }
 
 
@@ -303,10 +312,7 @@ loom_listen_pause(loom_listeners_t *l, int ms, int err)
                      "recovers (raise the descriptor limit?)", ms);
         l->emfile_logged = 1;
     }
-    if (l->armed) {
-        disarm(l);
-    }
-    l->paused_until = apr_time_now() + apr_time_from_msec(ms);
+    pause_accepting(l, ms);
 }
 
 

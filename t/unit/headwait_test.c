@@ -76,6 +76,7 @@ UNIT_TEST(anything_that_cannot_be_an_http1_head_goes_at_once)
     UNIT_EQ(SHAPE("GET / FTP/1.1"), EV_HEAD_FOREIGN);
     UNIT_EQ(SHAPE("GET / HTTP/1.1 x"), EV_HEAD_FOREIGN);
     UNIT_EQ(SHAPE("GE(T / HTTP/1.1"), EV_HEAD_FOREIGN);
+    UNIT_EQ(SHAPE("GE\0T / HTTP/1.1"), EV_HEAD_FOREIGN);   /* NUL */
     UNIT_EQ(SHAPE("GET /a\tb HTTP/1.1"), EV_HEAD_FOREIGN);
 }
 
