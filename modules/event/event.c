@@ -260,7 +260,12 @@ worker_thread(apr_thread_t *thread, void *arg)
     ev_child_t *evc = t->evc;
     int slot = evc->ch->slot;
 
-    ev_gate_sit(&evc->gate, t->id);
+    if (ev_gate_sit(&evc->gate, t->id) != 0) {
+        /* The housekeeper then tells a blocked thread by its state alone. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
+                     LOOMNO(1209) "pthread_getcpuclockid() failed for "
+                     "worker thread %d", t->id);
+    }
     while (!thread_may_exit(evc)) {
         int stopping = atomic_load_explicit(&evc->stopping,
                                             memory_order_acquire);
@@ -277,7 +282,7 @@ worker_thread(apr_thread_t *thread, void *arg)
         ev_gate_enter(&evc->gate);
         n = loom_poller_wait(evc->poller, &fired, 1, -1);
         atomic_fetch_sub_explicit(&evc->idle_threads, 1, memory_order_relaxed);
-        if (ev_gate_took(&evc->gate, t->id, n > 0, ev_now_ms())) {
+        if (ev_gate_took(&evc->gate, t->id, n > 0)) {
             wake_housekeeper(evc);
         }
         if (n <= 0) {
@@ -378,7 +383,7 @@ housekeeper_thread(apr_thread_t *thread, void *arg)
 
         loom_timerq_expire(&evc->timers, now, expire_conn, NULL);
         loom_timerq_expire(&evc->callbacks, now, take_callback, evc);
-        gate_ms = ev_gate_check(&evc->gate, now, &released);
+        gate_ms = ev_gate_check(&evc->gate, &released);
         if (released > 0) {
             ap_log_error(APLOG_MARK, APLOG_TRACE2, 0, ap_server_conf,
                          LOOMNO(1203) "gate: %d serving thread(s) found "

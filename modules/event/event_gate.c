@@ -1,8 +1,10 @@
 /* The gate in front of a child's poller (see event_gate.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "event_gate.h"
@@ -29,10 +31,19 @@ ev_gate_init(ev_gate_t *g, ev_gate_seat_t *seats, int nseats)
 }
 
 
-void
+int
 ev_gate_sit(ev_gate_t *g, int seat)
 {
-    g->seats[seat].tid = gettid();
+    ev_gate_seat_t *s = &g->seats[seat];
+    int rv;
+
+    s->tid = gettid();
+    rv = pthread_getcpuclockid(pthread_self(), &s->cpu_clock);
+    if (rv != 0) {
+        errno = rv;
+        return -1;
+    }
+    return 0;
 }
 
 
@@ -73,16 +84,18 @@ ev_gate_enter(ev_gate_t *g)
 
 
 int
-ev_gate_took(ev_gate_t *g, int seat, int got, uint64_t now)
+ev_gate_took(ev_gate_t *g, int seat, int got)
 {
+    ev_gate_seat_t *s = &g->seats[seat];
     int arm = 0;
 
     pthread_mutex_lock(&g->lock);
     g->polling--;
     if (got) {
         g->serving++;
-        g->seats[seat].serving_since = now;
-        g->seats[seat].blocked = 0;
+        s->serving = 1;
+        s->serves++;
+        s->blocked = 0;
     }
     call_while_room(g);
     if (g->polling == 0 && g->serving > 0 && g->waiting > 0 && !g->watched) {
@@ -103,7 +116,7 @@ ev_gate_done(ev_gate_t *g, int seat)
     if (!s->blocked) {
         g->serving--;
     }
-    s->serving_since = 0;
+    s->serving = 0;
     s->blocked = 0;
     pthread_mutex_unlock(&g->lock);
 }
@@ -114,7 +127,7 @@ ev_gate_done(ev_gate_t *g, int seat)
 static int
 stop_counting(ev_gate_t *g, ev_gate_seat_t *s)
 {
-    if (s->serving_since == 0 || s->blocked) {
+    if (!s->serving || s->blocked) {
         return 0;
     }
     s->blocked = 1;
@@ -144,9 +157,8 @@ ev_gate_open(ev_gate_t *g)
 }
 
 
-/* Whether thread `tid` of this process sleeps (state S or D), from its
- * /proc entry. A thread that only waits for a CPU is R: it is not blocked,
- * and calling another one would only add to the queue for that CPU. */
+/* Whether thread `tid` of this process sleeps now (state S or D), from
+ * its /proc entry. */
 static int
 thread_sleeps(pid_t tid)
 {
@@ -174,8 +186,45 @@ thread_sleeps(pid_t tid)
 }
 
 
+/* The CPU time the seat's thread has used, in ns (0 if unreadable: the
+ * thread then looks as if it had not run, and its state decides). */
+static uint64_t
+seat_cpu_ns(const ev_gate_seat_t *s)
+{
+    struct timespec ts;
+
+    if (clock_gettime(s->cpu_clock, &ts) != 0) {
+        return 0;
+    }
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+
+/* Under the gate lock, from the housekeeper: whether the serving seat `s`
+ * is blocked or has computed for long. A thread that used no CPU since the
+ * last look and sleeps now slept all along: a wait that long is a CGI, a
+ * backend, a disk, not a lock passed between threads. A thread that waits
+ * for a CPU (R) is neither: it would run if it could. */
+static int
+should_stop_counting(ev_gate_seat_t *s)
+{
+    uint64_t cpu = seat_cpu_ns(s);
+    int ran, long_enough;
+
+    if (s->looked_serve != s->serves) {
+        s->looked_serve = s->serves;
+        s->cpu_first_ns = s->cpu_last_ns = cpu;
+        return 0;
+    }
+    ran = cpu != s->cpu_last_ns;
+    long_enough = cpu - s->cpu_first_ns >= EV_GATE_LONG_MS * 1000000ull;
+    s->cpu_last_ns = cpu;
+    return long_enough || (!ran && thread_sleeps(s->tid));
+}
+
+
 int
-ev_gate_check(ev_gate_t *g, uint64_t now, int *released)
+ev_gate_check(ev_gate_t *g, int *released)
 {
     int i, next;
 
@@ -184,13 +233,8 @@ ev_gate_check(ev_gate_t *g, uint64_t now, int *released)
     if (!g->open && g->polling == 0 && g->waiting > g->calls) {
         for (i = 0; i < g->nseats; i++) {
             ev_gate_seat_t *s = &g->seats[i];
-            /* `now` was read before a thread may have taken its event. */
-            uint64_t served = now > s->serving_since
-                              ? now - s->serving_since : 0;
 
-            if (s->serving_since != 0 && !s->blocked
-                && served >= EV_GATE_CHECK_MS
-                && (served >= EV_GATE_LONG_MS || thread_sleeps(s->tid))) {
+            if (s->serving && !s->blocked && should_stop_counting(s)) {
                 *released += stop_counting(g, s);
             }
         }

@@ -6,29 +6,45 @@
  * cycles through the others. The gate lets at most `budget` threads (the
  * CPUs the child may run on) wait in the poller or serve; the others wait
  * at the gate. A serving thread that blocks (a CGI, a proxied backend, a
- * slow disk) stops counting once the housekeeper sees it asleep, and so
- * does one that has served for long; a waiting thread takes its place.
- * Private to the event model. */
+ * slow disk) stops counting once the housekeeper sees it asleep through
+ * one of its looks, and so does one that has computed for long; a waiting
+ * thread takes its place.
+ * Private to the event model. Threads: ev_gate_init before the threads
+ * start; ev_gate_sit, _enter, _took, _done and _step_aside from the worker
+ * thread in the seat they name; ev_gate_check from the housekeeper alone
+ * (it owns the seats' `looked_*` and `cpu_*` fields); ev_gate_open from any
+ * thread. The counts are under `lock`. */
 #ifndef LOOM_EVENT_GATE_H
 #define LOOM_EVENT_GATE_H
 
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
-/* How long a thread serves before the housekeeper looks whether it is
- * blocked: events wait at most about this long behind a blocked thread. */
+/* How often the housekeeper looks at the serving threads while others
+ * wait: a thread is found blocked when it slept through one interval, so
+ * events wait about two of them behind a blocked thread. */
 #define EV_GATE_CHECK_MS 2
 
-/* A thread serving this long stops counting even if it runs: a request
- * that computes for seconds (a big deflate, a script) must not hold the
- * others of its child behind it; past this they share the CPUs again. */
+/* A thread that has computed this long (CPU time, from its own CPU clock)
+ * while serving stops counting even if it runs: a request that computes
+ * for seconds (a big deflate, a script) must not hold the others of its
+ * child behind it; past this they share the CPUs again. Wall time would
+ * not do: a thread that only waits for a CPU is not computing, and calling
+ * another one in its place would only lengthen the queue for that CPU. */
 #define EV_GATE_LONG_MS 20
 
 typedef struct ev_gate_seat {
-    pid_t     tid;
-    uint64_t  serving_since;   /* ms; 0 while not serving */
-    int       blocked;         /* asleep, or serving for long: not counted */
+    pid_t      tid;
+    clockid_t  cpu_clock;       /* the thread's CPU-time clock */
+    uint64_t   serves;          /* events taken; names the current one */
+    int        serving;
+    int        blocked;         /* asleep, or computing for long: not counted */
+    /* The housekeeper's own: what it read at its last look at this seat. */
+    uint64_t   looked_serve;    /* `serves` then; another value: first look */
+    uint64_t   cpu_first_ns;    /* CPU time at the first look at this event */
+    uint64_t   cpu_last_ns;     /* CPU time at the last look */
 } ev_gate_seat_t;
 
 typedef struct ev_gate {
@@ -49,15 +65,16 @@ typedef struct ev_gate {
  * on. Returns 0, or -1 (errno set). */
 int ev_gate_init(ev_gate_t *g, ev_gate_seat_t *seats, int nseats);
 
-/* The calling thread takes seat `seat` (once, at its start). */
-void ev_gate_sit(ev_gate_t *g, int seat);
+/* The calling thread takes seat `seat` (once, at its start). Returns 0, or
+ * -1 when its CPU clock cannot be had (errno set). */
+int ev_gate_sit(ev_gate_t *g, int seat);
 
 /* Before waiting in the poller: returns once this thread may. */
 void ev_gate_enter(ev_gate_t *g);
 
 /* Back from the poller, with an event to serve (`got`) or not. Returns 1
  * when the housekeeper must be woken to start watching. */
-int ev_gate_took(ev_gate_t *g, int seat, int got, uint64_t now);
+int ev_gate_took(ev_gate_t *g, int seat, int got);
 
 /* The event taken is served. */
 void ev_gate_done(ev_gate_t *g, int seat);
@@ -66,16 +83,18 @@ void ev_gate_done(ev_gate_t *g, int seat);
  * main connection of an HTTP/2 session, which sleeps in mod_http2's poll
  * while its streams run on mod_http2's threads): the thread stops counting
  * at once. Left to the housekeeper, every such wait kept the other
- * connections of the child from being served for up to EV_GATE_CHECK_MS. */
+ * connections of the child from being served for two EV_GATE_CHECK_MS. */
 void ev_gate_step_aside(ev_gate_t *g, int seat);
 
 /* Stopping: every thread passes the gate from now on. */
 void ev_gate_open(ev_gate_t *g);
 
-/* From the housekeeper: threads serving for a while that sleep, or that
- * have served for long, stop counting and make room for waiting ones
- * (*released says how many). Returns when to look again (ms), or -1 when
- * nothing needs watching. */
-int ev_gate_check(ev_gate_t *g, uint64_t now, int *released);
+/* From the housekeeper, while nobody polls and threads wait: a serving
+ * thread that slept through the time since the previous look (it used no
+ * CPU and sleeps now), or that has computed EV_GATE_LONG_MS for its event,
+ * stops counting, and waiting threads take the room (*released says how
+ * many). The first look at an event only notes its thread's CPU time.
+ * Returns when to look again (ms), or -1 when nothing needs watching. */
+int ev_gate_check(ev_gate_t *g, int *released);
 
 #endif

@@ -19,6 +19,7 @@ static struct {
     int             polling;
     int             serving;
     int             worst_polling;   /* most polling with too many */
+    int             released;        /* by the housekeeper, so far */
     int             bad;             /* moments past the budget */
     int             moments;
     int             finished;
@@ -30,11 +31,13 @@ static ev_gate_seat_t seats[THREADS];
 
 /* Under seen.lock: the gate's promise. One thread may poll whatever the
  * budget says when it is the only one; more than one poll only within
- * the room the counted serving threads leave. */
+ * the room the counted serving threads leave. A thread the housekeeper
+ * found asleep (one waiting for seen.lock through a whole look, on a busy
+ * machine) no longer counts: its room is given back. */
 static void
 check_locked(void)
 {
-    int room = gate.budget - seen.serving;
+    int room = gate.budget - seen.serving + seen.released;
 
     seen.moments++;
     if (!seen.stop && seen.polling > (room > 1 ? room : 1)) {
@@ -84,9 +87,7 @@ worker(void *arg)
         count(&seen.polling, +1);
         busy(&seed);                            /* in the poller */
         count(&seen.polling, -1);
-        /* `now` 1 throughout: the housekeeper never finds a seat that
-         * served for long, so only step-aside releases one. */
-        (void) ev_gate_took(&gate, seat, got, 1);
+        (void) ev_gate_took(&gate, seat, got);
         if (!got) {
             continue;
         }
@@ -127,8 +128,9 @@ run_with_budget(int budget)
         int released;
 
         usleep(1000);
-        (void) ev_gate_check(&gate, 1, &released);
+        (void) ev_gate_check(&gate, &released);
         pthread_mutex_lock(&seen.lock);
+        seen.released += released;
         finished = seen.finished;
         pthread_mutex_unlock(&seen.lock);
     }
@@ -137,10 +139,10 @@ run_with_budget(int budget)
     for (i = 0; i < THREADS; i++) {
         pthread_join(th[i], NULL);
     }
-    if (seen.bad > 0) {
+    if (seen.bad > 0 || seen.released > 0) {
         printf("# budget %d: %d of %d moments past the budget (at worst "
-               "%d polling)\n", budget, seen.bad, seen.moments,
-               seen.worst_polling);
+               "%d polling); %d serving threads found asleep\n", budget,
+               seen.bad, seen.moments, seen.worst_polling, seen.released);
     }
     UNIT_EQ(finished, THREADS);
     UNIT_EQ(seen.bad, 0);
@@ -182,34 +184,55 @@ waits_at_the_gate(void *arg)
     return NULL;
 }
 
-/* Seat 0 polls with a budget of 1 and another thread comes to the gate:
- * it waits there until it is in. */
+/* A gate with a budget of 1, seat 0 taken by this thread. */
+static void
+gate_of_one(void)
+{
+    UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
+    gate.budget = 1;
+    UNIT_EQ(ev_gate_sit(&gate, 0), 0);
+}
+
+static int
+waiting_at_the_gate(void)
+{
+    int waiting;
+
+    pthread_mutex_lock(&gate.lock);
+    waiting = gate.waiting;
+    pthread_mutex_unlock(&gate.lock);
+    return waiting;
+}
+
+/* Seat 0 polls and another thread comes to the gate: it waits there until
+ * it is in. */
+static pthread_t
+seat_0_polls_and_another_waits(void)
+{
+    pthread_t waiter;
+    int tries;
+
+    ev_gate_enter(&gate);
+    pthread_create(&waiter, NULL, waits_at_the_gate, NULL);
+    for (tries = 0; tries < 2000 && waiting_at_the_gate() != 1; tries++) {
+        usleep(1000);
+    }
+    UNIT_EQ(waiting_at_the_gate(), 1);
+    return waiter;
+}
+
 static pthread_t
 second_thread_waits(void)
 {
-    pthread_t waiter;
-    int waiting = 0, tries;
-
-    UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
-    gate.budget = 1;
-    ev_gate_sit(&gate, 0);
-    ev_gate_enter(&gate);
-    pthread_create(&waiter, NULL, waits_at_the_gate, NULL);
-    for (tries = 0; tries < 2000 && waiting != 1; tries++) {
-        usleep(1000);
-        pthread_mutex_lock(&gate.lock);
-        waiting = gate.waiting;
-        pthread_mutex_unlock(&gate.lock);
-    }
-    UNIT_EQ(waiting, 1);
-    return waiter;
+    gate_of_one();
+    return seat_0_polls_and_another_waits();
 }
 
 UNIT_TEST(a_thread_that_steps_aside_lets_a_waiting_one_in_at_once)
 {
     pthread_t waiter = second_thread_waits();
 
-    UNIT_EQ(ev_gate_took(&gate, 0, 1, 1000), 1);
+    UNIT_EQ(ev_gate_took(&gate, 0, 1), 1);
     UNIT_EQ(gate.calls, 0);                     /* no room: it serves */
     ev_gate_step_aside(&gate, 0);               /* HTTP/2's main conn */
     pthread_join(waiter, NULL);                 /* it was called in */
@@ -220,19 +243,38 @@ UNIT_TEST(a_thread_that_steps_aside_lets_a_waiting_one_in_at_once)
     UNIT_EQ(gate.serving, 0);                   /* not counted twice */
 }
 
-/* The housekeeper's part, one thread, by the clock it is given: a seat
- * that has served EV_GATE_LONG_MS stops counting even though it runs, and
- * the thread waiting at the gate is called in its place. */
-UNIT_TEST(a_thread_serving_for_long_makes_room_for_a_waiting_one)
+/* Uses `ms` of this thread's CPU time. */
+static void
+compute_for(int ms)
+{
+    struct timespec ts;
+    uint64_t start, now;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    start = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+    do {
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        now = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+    } while (now - start < (uint64_t) ms);
+}
+
+/* The housekeeper's part: a seat that has computed EV_GATE_LONG_MS for its
+ * event stops counting even though it runs, and the thread waiting at the
+ * gate is called in its place. Here seat 0's thread looks at itself. */
+UNIT_TEST(a_thread_computing_for_long_makes_room_for_a_waiting_one)
 {
     pthread_t waiter = second_thread_waits();
     int released = -1, next;
 
-    UNIT_EQ(ev_gate_took(&gate, 0, 1, 1000), 1); /* watch: all serve */
-    next = ev_gate_check(&gate, 1000 + EV_GATE_CHECK_MS - 1, &released);
-    UNIT_EQ(released, 0);                       /* too soon to look */
+    UNIT_EQ(ev_gate_took(&gate, 0, 1), 1);      /* watch: all serve */
+    next = ev_gate_check(&gate, &released);     /* notes the CPU time */
+    UNIT_EQ(released, 0);
     UNIT_EQ(next, EV_GATE_CHECK_MS);
-    next = ev_gate_check(&gate, 1000 + EV_GATE_LONG_MS, &released);
+    compute_for(EV_GATE_LONG_MS / 2);
+    next = ev_gate_check(&gate, &released);
+    UNIT_EQ(released, 0);                       /* ran, not for long */
+    compute_for(EV_GATE_LONG_MS / 2 + 1);
+    next = ev_gate_check(&gate, &released);
     UNIT_EQ(released, 1);
     pthread_join(waiter, NULL);                 /* it was called in */
     UNIT_EQ(gate.polling, 1);
@@ -240,4 +282,86 @@ UNIT_TEST(a_thread_serving_for_long_makes_room_for_a_waiting_one)
     UNIT_EQ(next, -1);                          /* somebody polls again */
     ev_gate_done(&gate, 0);
     UNIT_EQ(gate.serving, 0);                   /* not counted twice */
+}
+
+/* A serving thread in seat 1 that sleeps until told to run a little. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t  turn;
+    int             runs;       /* asked for */
+    int             ran;        /* done, asleep again */
+} sleeper = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1 };
+
+static void *
+serves_asleep(void *arg)
+{
+    (void) arg;
+    ev_gate_sit(&gate, 1);
+    pthread_mutex_lock(&sleeper.lock);
+    ev_gate_enter(&gate);                        /* nobody polls: it may */
+    (void) ev_gate_took(&gate, 1, 1);
+    sleeper.ran = 0;
+    pthread_cond_broadcast(&sleeper.turn);
+    while (sleeper.runs >= 0) {
+        if (sleeper.ran < sleeper.runs) {
+            compute_for(1);
+            sleeper.ran++;
+            pthread_cond_broadcast(&sleeper.turn);
+        }
+        pthread_cond_wait(&sleeper.turn, &sleeper.lock);
+    }
+    pthread_mutex_unlock(&sleeper.lock);
+    ev_gate_done(&gate, 1);
+    return NULL;
+}
+
+/* Lets the sleeper run `runs` times in all, and returns once it sleeps
+ * again (its state in /proc says so). */
+static void
+sleeper_runs_to(int runs)
+{
+    int tries;
+
+    pthread_mutex_lock(&sleeper.lock);
+    sleeper.runs = runs;
+    pthread_cond_broadcast(&sleeper.turn);
+    while (sleeper.ran < runs) {
+        pthread_cond_wait(&sleeper.turn, &sleeper.lock);
+    }
+    pthread_mutex_unlock(&sleeper.lock);
+    for (tries = 0; tries < 2000 && !thread_sleeps(gate.seats[1].tid); tries++) {
+        usleep(1000);
+    }
+    UNIT_TRUE(thread_sleeps(gate.seats[1].tid));
+}
+
+/* A serving thread found asleep at two looks in a row, without having run
+ * in between, stops counting; one that ran in between is looked at again.
+ * Seat 0 waits at the gate meanwhile, as a thread of a busy child would. */
+UNIT_TEST(a_thread_asleep_through_a_look_makes_room_for_a_waiting_one)
+{
+    pthread_t serving, waiter;
+    int released = -1;
+
+    gate_of_one();
+    pthread_create(&serving, NULL, serves_asleep, NULL);
+    sleeper_runs_to(0);                          /* serving, asleep */
+    waiter = seat_0_polls_and_another_waits();
+    UNIT_EQ(ev_gate_took(&gate, 0, 0), 1);      /* nothing: watch */
+    (void) ev_gate_check(&gate, &released);     /* notes the CPU time */
+    UNIT_EQ(released, 0);
+    sleeper_runs_to(1);                          /* woke, ran, sleeps */
+    (void) ev_gate_check(&gate, &released);
+    UNIT_EQ(released, 0);                        /* it ran since */
+    (void) ev_gate_check(&gate, &released);
+    UNIT_EQ(released, 1);                        /* it did not */
+    pthread_join(waiter, NULL);                  /* it was called in */
+    UNIT_EQ(gate.polling, 1);
+    UNIT_EQ(gate.serving, 0);
+    pthread_mutex_lock(&sleeper.lock);
+    sleeper.runs = -1;
+    pthread_cond_broadcast(&sleeper.turn);
+    pthread_mutex_unlock(&sleeper.lock);
+    pthread_join(serving, NULL);
+    UNIT_EQ(gate.serving, 0);                    /* not counted twice */
 }
