@@ -11,7 +11,7 @@
  * under that rule. In loom_event each child has two queues (connection
  * deadlines, timed callbacks): every worker thread arms and disarms, the
  * housekeeper expires, and the main thread shortens them at a graceful
- * stop, all under the child's lock (ev_child_t.lock). Callbacks fired by
+ * stop, all under the child lock (loom_engine_t.lock). Callbacks fired by
  * loom_timerq_expire run under that lock as well: they must not block, and
  * must not call loom_timerq_expire or loom_timerq_shorten on the same
  * queue; they may arm and disarm any timer of it. */

@@ -8,10 +8,11 @@
  * (event_gate.h): the CPUs the child may run on, plus any that blocked.
  * Between requests, while a response drains to a slow reader, while a
  * request head trickles in and while a connection lingers on close, no
- * thread is held (event_conn.c). A housekeeping thread keeps the deadlines,
- * watches the gate for blocked threads and hands due timed callbacks to the
- * worker threads (a callback may block; deadlines must not wait for it);
- * the main thread waits for the order to stop.
+ * thread is held: the connections live in the connection engine
+ * (loom/engine.h), which this model runs. A housekeeping thread keeps the
+ * deadlines, watches the gate for blocked threads and hands due timed
+ * callbacks to the worker threads (a callback may block; deadlines must
+ * not wait for it); the main thread waits for the order to stop.
  *
  * Named event.c on purpose: httpd takes the module name from it, and
  * mod_http2 and <IfModule event.c> recognise event by that name. */
@@ -31,18 +32,53 @@
 #include "scoreboard.h"
 
 #include "loom/config.h"
+#include "loom/engine.h"
+#include "loom/headtime.h"
+#include "loom/headwait.h"
+#include "loom/listen.h"
 #include "loom/log.h"
 #include "loom/mpm.h"
 #include "loom/sb.h"
 #include "loom/tags.h"
 #include "loom/threads.h"
-#include "event.h"
-#include "event_headtime.h"
-#include "event_headwait.h"
-
-#define DRAIN_KEEPALIVE_MS 2000
+#include "event_gate.h"
 
 extern module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
+
+typedef struct ev_child ev_child_t;
+
+typedef struct ev_thread {
+    loom_engine_thread_t  et;       /* first: the engine hands it back */
+    ev_child_t           *evc;
+} ev_thread_t;
+
+/* A child: the engine with its connections, and what event adds to run
+ * it. The engine's lock is the child lock; it also guards the listeners,
+ * the callbacks and the housekeeper's fields here, unless noted. */
+struct ev_child {
+    loom_child_t      *ch;
+    loom_poller_t     *poller;
+    loom_engine_t      engine;
+    loom_listeners_t   listeners;
+    loom_timerq_t      callbacks;   /* ap_mpm_register_timed_callback */
+    /* Callbacks that are due wait here for a worker thread; cb_watch (an
+     * eventfd, armed one-shot) is readable while any wait, so one idle
+     * thread takes one. Never run by the housekeeper: a callback may
+     * block (mod_dialup writes to its client), and deadlines must not. */
+    struct timed_cb   *cb_head;
+    struct timed_cb  **cb_tail;
+    loom_watch_t       cb_watch;
+    int                cb_running;  /* callbacks running on workers now */
+    int                hk_exit;     /* the housekeeper leaves */
+    /* Threads at the gate or polling; changed without the lock by each
+     * thread, read under it when deciding to accept. Relaxed: a hint that
+     * the next decision corrects. */
+    _Atomic int        idle_threads;
+    ev_gate_t          gate;        /* own lock; taken after the child's */
+    ev_thread_t       *threads;
+    int                nthreads;
+    loom_thread_t     *set;         /* nthreads workers, then housekeeper */
+};
 
 /* The running child's state, for the hooks httpd calls without a context
  * (timed callbacks); NULL in the parent. */
@@ -56,15 +92,22 @@ struct timed_cb {
 };
 
 
-void
-ev_child_update_accepting(ev_child_t *evc)
+static int
+stopping_of(ev_child_t *evc)
+{
+    return atomic_load_explicit(&evc->engine.stopping, memory_order_acquire);
+}
+
+
+/* Under the child lock: whether the child may take one more connection
+ * (AsyncRequestWorkerFactor), and holding accepting off or on by it. */
+static void
+update_accepting(ev_child_t *evc)
 {
     const loom_cfg_t *cfg = evc->ch->st->cfg;
-    int active = atomic_load_explicit(&evc->conns, memory_order_relaxed)
-                 - evc->parked - evc->counts[EVC_SUSPENDED];
+    int active = loom_engine_busy_locked(&evc->engine);
     int idle = atomic_load_explicit(&evc->idle_threads, memory_order_relaxed);
-    int ok = atomic_load_explicit(&evc->stopping, memory_order_acquire)
-             == LOOM_STOP_NONE
+    int ok = stopping_of(evc) == LOOM_STOP_NONE
              && active < cfg->threads_per_child + idle * cfg->async_factor;
 
     /* Parked connections cost no thread, so unlike stock event they do
@@ -87,14 +130,14 @@ reserve(ev_child_t *evc)
 {
     int ok;
 
-    pthread_mutex_lock(&evc->lock);
-    ev_child_update_accepting(evc);
+    pthread_mutex_lock(&evc->engine.lock);
+    update_accepting(evc);
     ok = !loom_listen_held(&evc->listeners);
-    atomic_fetch_add_explicit(&evc->conns, ok, memory_order_relaxed);
     if (ok) {
-        ev_conn_publish(evc);    /* ConnsTotal counts it from the start */
+        /* ConnsTotal counts it from the start. */
+        loom_engine_count_open_locked(&evc->engine, 1);
     }
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_unlock(&evc->engine.lock);
     return ok;
 }
 
@@ -102,14 +145,13 @@ reserve(ev_child_t *evc)
 static void
 unreserve(ev_child_t *evc, int err)
 {
-    pthread_mutex_lock(&evc->lock);
-    atomic_fetch_sub_explicit(&evc->conns, 1, memory_order_relaxed);
-    ev_conn_publish(evc);
+    pthread_mutex_lock(&evc->engine.lock);
+    loom_engine_count_open_locked(&evc->engine, -1);
     if (loom_listen_out_of_resources(err)) {
         loom_listen_pause(&evc->listeners, LOOM_LISTEN_PAUSE_MS, err);
-        pthread_cond_signal(&evc->tick);     /* it re-arms them */
+        pthread_cond_signal(&evc->engine.tick);     /* it re-arms them */
     }
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_unlock(&evc->engine.lock);
     if (err != EAGAIN && !loom_listen_out_of_resources(err)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf,
                      LOOMNO(1201) "accept() failed; this child stops "
@@ -126,20 +168,20 @@ static void
 accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
 {
     ev_child_t *evc = t->evc;
-    ev_conn_t *ec = NULL;
+    loom_conn_t *c = NULL;
     int rc = -EAGAIN;
 
     if (reserve(evc)) {
-        ec = ev_conn_new(evc);
-        rc = loom_listen_accept(lw->lr, ec->ptrans, &ec->sock);
+        c = loom_engine_conn_new(&evc->engine);
+        rc = loom_listen_accept(lw->lr, c->ptrans, &c->sock);
         if (rc != 0) {
-            ev_conn_unused(ec);
+            loom_engine_conn_unused(c);
             unreserve(evc, -rc);
         }
     }
-    pthread_mutex_lock(&evc->lock);
+    pthread_mutex_lock(&evc->engine.lock);
     loom_listen_rearm(&evc->listeners, &lw->watch);
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_unlock(&evc->engine.lock);
     if (rc != 0) {
         return;
     }
@@ -147,7 +189,20 @@ accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
         == ap_max_requests_per_child) {
         loom_signals_child_request(LOOM_STOP_GRACEFUL);
     }
-    ev_conn_accepted(t, ec);
+    loom_engine_accepted(&t->et, c);
+}
+
+
+/* Under the child lock: suspended connections a module finished with go
+ * back to the engine; ones whose client is gone too, once no timed
+ * callback is due or running (loom_engine_resume_suspended_locked). */
+static void
+resume_suspended(ev_child_t *evc)
+{
+    int quiet = evc->callbacks.armed == 0 && evc->cb_head == NULL
+                && evc->cb_running == 0;
+
+    loom_engine_resume_suspended_locked(&evc->engine, quiet);
 }
 
 
@@ -181,7 +236,7 @@ run_callback(ev_thread_t *t)
     struct timed_cb *cb;
     uint64_t drained;
 
-    pthread_mutex_lock(&evc->lock);
+    pthread_mutex_lock(&evc->engine.lock);
     cb = evc->cb_head;
     if (cb != NULL) {
         evc->cb_running++;
@@ -195,30 +250,30 @@ run_callback(ev_thread_t *t)
          * while callbacks wait. */
         (void) !read(evc->cb_watch.fd, &drained, sizeof(drained));
     }
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_unlock(&evc->engine.lock);
     rearm_callbacks(evc);
     if (cb == NULL) {
         return;
     }
-    loom_sb_thread_status(evc->ch->slot, t->id, SERVER_BUSY_WRITE);
+    loom_sb_thread_status(evc->ch->slot, t->et.id, SERVER_BUSY_WRITE);
     cb->fn(cb->baton);
     free(cb);
-    pthread_mutex_lock(&evc->lock);
+    pthread_mutex_lock(&evc->engine.lock);
     evc->cb_running--;
-    ev_conn_resume_suspended(evc);
-    pthread_mutex_unlock(&evc->lock);
+    resume_suspended(evc);
+    pthread_mutex_unlock(&evc->engine.lock);
 }
 
 
 static int
 thread_may_exit(ev_child_t *evc)
 {
-    switch ((loom_stop_e) atomic_load_explicit(&evc->stopping,
-                                               memory_order_acquire)) {
+    switch ((loom_stop_e) stopping_of(evc)) {
     case LOOM_STOP_NONE:
         return 0;
     case LOOM_STOP_GRACEFUL:
-        return atomic_load_explicit(&evc->conns, memory_order_relaxed) == 0;
+        return atomic_load_explicit(&evc->engine.conns,
+                                    memory_order_relaxed) == 0;
     case LOOM_STOP_NOW:
         return 1;
     }
@@ -231,9 +286,9 @@ thread_may_exit(ev_child_t *evc)
 static void
 wake_housekeeper(ev_child_t *evc)
 {
-    pthread_mutex_lock(&evc->lock);
-    pthread_cond_signal(&evc->tick);
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_lock(&evc->engine.lock);
+    pthread_cond_signal(&evc->engine.tick);
+    pthread_mutex_unlock(&evc->engine.lock);
 }
 
 
@@ -258,31 +313,30 @@ worker_thread(apr_thread_t *thread, void *arg)
 {
     ev_thread_t *t = arg;
     ev_child_t *evc = t->evc;
-    int slot = evc->ch->slot;
+    int slot = evc->ch->slot, id = t->et.id;
 
-    if (ev_gate_sit(&evc->gate, t->id) != 0) {
+    if (ev_gate_sit(&evc->gate, id) != 0) {
         /* The housekeeper then tells a blocked thread by its state alone. */
         ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
                      LOOMNO(1209) "pthread_getcpuclockid() failed for "
-                     "worker thread %d", t->id);
+                     "worker thread %d", id);
     }
     while (!thread_may_exit(evc)) {
-        int stopping = atomic_load_explicit(&evc->stopping,
-                                            memory_order_acquire);
+        int stopping = stopping_of(evc);
         loom_fired_t fired;
         int n;
 
-        loom_sb_thread_idle(slot, t->id, stopping != LOOM_STOP_NONE);
+        loom_sb_thread_idle(slot, id, stopping != LOOM_STOP_NONE);
         atomic_fetch_add_explicit(&evc->idle_threads, 1, memory_order_relaxed);
         if (stopping == LOOM_STOP_NONE && loom_listen_held(&evc->listeners)) {
-            pthread_mutex_lock(&evc->lock);
-            ev_child_update_accepting(evc);   /* one more idle thread */
-            pthread_mutex_unlock(&evc->lock);
+            pthread_mutex_lock(&evc->engine.lock);
+            update_accepting(evc);   /* one more idle thread */
+            pthread_mutex_unlock(&evc->engine.lock);
         }
         ev_gate_enter(&evc->gate);
         n = loom_poller_wait(evc->poller, &fired, 1, -1);
         atomic_fetch_sub_explicit(&evc->idle_threads, 1, memory_order_relaxed);
-        if (ev_gate_took(&evc->gate, t->id, n > 0)) {
+        if (ev_gate_took(&evc->gate, id, n > 0)) {
             wake_housekeeper(evc);
         }
         if (n <= 0) {
@@ -296,7 +350,7 @@ worker_thread(apr_thread_t *thread, void *arg)
             accept_one(t, fired.watch->data);
             break;
         case LOOM_W_CONN:
-            ev_conn_ready(t, fired.watch->data, fired.ev);
+            loom_engine_ready(&t->et, fired.watch->data, fired.ev);
             break;
         case LOOM_W_CALLBACKS:
             run_callback(t);
@@ -304,20 +358,13 @@ worker_thread(apr_thread_t *thread, void *arg)
         case LOOM_W_WAKE:
             break;                     /* the poller keeps its own */
         }
-        ev_gate_done(&evc->gate, t->id);
+        ev_gate_done(&evc->gate, id);
     }
-    loom_sb_thread_status(slot, t->id, SERVER_DEAD);
+    loom_sb_thread_status(slot, id, SERVER_DEAD);
     /* A wake-up reaches one waiting thread: pass it on to the next. */
     loom_poller_wake(evc->poller);
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
-}
-
-
-static void
-expire_conn(void *ctx, loom_timer_t *t)
-{
-    ev_conn_expire(loom_list_entry(t, ev_conn_t, timer));
 }
 
 
@@ -352,14 +399,14 @@ min_wait(int a, int b)
 static void
 housekeeper_sleep(ev_child_t *evc, int gate_ms)
 {
-    uint64_t now = ev_now_ms();
+    uint64_t now = loom_now_ms();
     int ms = min_wait(1000, gate_ms);
     struct timespec until;
 
-    ms = min_wait(ms, loom_timerq_next_ms(&evc->timers, now));
+    ms = min_wait(ms, loom_timerq_next_ms(&evc->engine.timers, now));
     ms = min_wait(ms, loom_timerq_next_ms(&evc->callbacks, now));
     ms = min_wait(ms, loom_listen_tick(&evc->listeners));
-    evc->hk_due = now + (uint64_t) ms;
+    evc->engine.tick_due = now + (uint64_t) ms;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += ms / 1000;
     until.tv_nsec += (long) (ms % 1000) * 1000000L;
@@ -367,7 +414,7 @@ housekeeper_sleep(ev_child_t *evc, int gate_ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    pthread_cond_timedwait(&evc->tick, &evc->lock, &until);
+    pthread_cond_timedwait(&evc->engine.tick, &evc->engine.lock, &until);
 }
 
 
@@ -376,12 +423,12 @@ housekeeper_thread(apr_thread_t *thread, void *arg)
 {
     ev_child_t *evc = arg;
 
-    pthread_mutex_lock(&evc->lock);
+    pthread_mutex_lock(&evc->engine.lock);
     while (!evc->hk_exit) {
-        uint64_t now = ev_now_ms();
+        uint64_t now = loom_now_ms();
         int gate_ms, released;
 
-        loom_timerq_expire(&evc->timers, now, expire_conn, NULL);
+        loom_engine_expire_locked(&evc->engine, now);
         loom_timerq_expire(&evc->callbacks, now, take_callback, evc);
         gate_ms = ev_gate_check(&evc->gate, &released);
         if (released > 0) {
@@ -392,7 +439,7 @@ housekeeper_thread(apr_thread_t *thread, void *arg)
         }
         housekeeper_sleep(evc, gate_ms);
     }
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_unlock(&evc->engine.lock);
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
 }
@@ -410,42 +457,14 @@ event_timed_callback(apr_time_t t, ap_mpm_callback_fn_t *fn, void *baton)
     cb = ap_calloc(1, sizeof(*cb));
     cb->fn = fn;
     cb->baton = baton;
-    pthread_mutex_lock(&evc->lock);
+    pthread_mutex_lock(&evc->engine.lock);
     loom_timerq_start_at(&evc->callbacks, &cb->timer,
-                         ev_now_ms() + (uint64_t) apr_time_as_msec(t));
-    if (cb->timer.due < evc->hk_due) {
-        pthread_cond_signal(&evc->tick);
+                         loom_now_ms() + (uint64_t) apr_time_as_msec(t));
+    if (cb->timer.due < evc->engine.tick_due) {
+        pthread_cond_signal(&evc->engine.tick);
     }
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_unlock(&evc->engine.lock);
     return APR_SUCCESS;
-}
-
-
-static apr_status_t
-make_conn_parent(ev_child_t *evc, apr_pool_t *pchild)
-{
-    apr_allocator_t *allocator;
-    apr_thread_mutex_t *mutex;
-    apr_status_t rv;
-
-    rv = apr_allocator_create(&allocator);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    apr_allocator_max_free_set(allocator, ap_max_mem_free);
-    rv = apr_pool_create_ex(&evc->pconns, pchild, NULL, allocator);
-    if (rv != APR_SUCCESS) {
-        apr_allocator_destroy(allocator);
-        return rv;
-    }
-    apr_allocator_owner_set(allocator, evc->pconns);
-    apr_pool_tag(evc->pconns, "connections");
-    rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
-                                 evc->pconns);
-    if (rv == APR_SUCCESS) {
-        apr_allocator_mutex_set(allocator, mutex);
-    }
-    return rv;
 }
 
 
@@ -459,30 +478,33 @@ setup_failed(const char *what, apr_status_t err)
 }
 
 
+/* The model's part when a connection mostly waits on its own (a TLS
+ * handshake, an HTTP/2 session's main connection): its thread stops
+ * counting against the gate at once, rather than after the housekeeper's
+ * looks. */
+static void
+step_aside(loom_engine_thread_t *et)
+{
+    ev_thread_t *t = (ev_thread_t *) et;
+
+    ev_gate_step_aside(&t->evc->gate, et->id);
+}
+
+
 static int
 prepare(ev_child_t *evc, loom_child_t *ch)
 {
     int i, err, tpc = ch->st->cfg->threads_per_child;
-    apr_status_t rv;
-    pthread_condattr_t monotonic;
 
     evc->ch = ch;
-    pthread_mutex_init(&evc->lock, NULL);
-    pthread_condattr_init(&monotonic);
-    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
-    pthread_cond_init(&evc->tick, &monotonic);
-    pthread_cond_init(&evc->drained, &monotonic);
-    loom_timerq_init(&evc->timers);
+    if (loom_poller_create(&evc->poller, ch->pchild) != 0) {
+        return -1;                              /* it said why */
+    }
+    if (loom_engine_init(&evc->engine, ch, evc->poller) != 0) {
+        return -1;                              /* it said why */
+    }
+    evc->engine.waits_on_its_own = step_aside;
     loom_timerq_init(&evc->callbacks);
-    evc->drain_lane = loom_timerq_lane(&evc->timers, DRAIN_KEEPALIVE_MS);
-    evc->short_linger_lane = loom_timerq_lane(&evc->timers,
-                                              EV_SHORT_LINGER_MS);
-    evc->linger_lane = loom_timerq_lane(&evc->timers, EV_LINGER_MS);
-    evc->head_lane = loom_timerq_lane(
-        &evc->timers, (uint64_t) apr_time_as_msec(ap_server_conf->timeout));
-    loom_list_init(&evc->free_conns);
-    loom_list_init(&evc->suspended);
-    evc->hk_due = UINT64_MAX;
     evc->nthreads = tpc;
     evc->threads = apr_pcalloc(ch->pchild, tpc * sizeof(*evc->threads));
     evc->set = apr_pcalloc(ch->pchild, (tpc + 1) * sizeof(*evc->set));
@@ -490,16 +512,12 @@ prepare(ev_child_t *evc, loom_child_t *ch)
         ev_thread_t *t = &evc->threads[i];
 
         t->evc = evc;
-        t->id = i;
-        t->lt = &evc->set[i];
+        t->et.engine = &evc->engine;
+        t->et.id = i;
+        t->et.lt = &evc->set[i];
         evc->set[i].fn = worker_thread;
         evc->set[i].arg = t;
-        ap_create_sb_handle(&t->sbh, ch->pchild, ch->slot, i);
-    }
-    rv = make_conn_parent(evc, ch->pchild);
-    if (rv != APR_SUCCESS) {
-        return setup_failed("the connections' pool (apr_pool_create_ex(), "
-                            "apr_thread_mutex_create())", rv);
+        ap_create_sb_handle(&t->et.sbh, ch->pchild, ch->slot, i);
     }
     if (ev_gate_init(&evc->gate,
                      apr_pcalloc(ch->pchild, tpc * sizeof(ev_gate_seat_t)),
@@ -509,9 +527,6 @@ prepare(ev_child_t *evc, loom_child_t *ch)
     }
     evc->set[tpc].fn = housekeeper_thread;
     evc->set[tpc].arg = evc;
-    if (loom_poller_create(&evc->poller, ch->pchild) != 0) {
-        return -1;                              /* it said why */
-    }
     evc->cb_tail = &evc->cb_head;
     evc->cb_watch.kind = LOOM_W_CALLBACKS;
     evc->cb_watch.data = evc;
@@ -536,24 +551,24 @@ prepare(ev_child_t *evc, loom_child_t *ch)
 static loom_stop_e
 drain(ev_child_t *evc)
 {
+    loom_engine_t *e = &evc->engine;
     loom_stop_e how = LOOM_STOP_GRACEFUL;
 
-    pthread_mutex_lock(&evc->lock);
-    ev_conn_shorten_keepalive(evc);
-    while (atomic_load_explicit(&evc->conns, memory_order_relaxed) > 0
+    pthread_mutex_lock(&e->lock);
+    while (atomic_load_explicit(&e->conns, memory_order_relaxed) > 0
            && how == LOOM_STOP_GRACEFUL) {
         struct timespec until;
 
-        ev_conn_resume_suspended(evc);   /* any left behind by a module */
+        resume_suspended(evc);   /* any left behind by a module */
 
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += 1;
-        pthread_cond_timedwait(&evc->drained, &evc->lock, &until);
+        pthread_cond_timedwait(&e->drained, &e->lock, &until);
         if (loom_signals_child_pending() == LOOM_STOP_NOW) {
             how = LOOM_STOP_NOW;
         }
     }
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_unlock(&e->lock);
     return how;
 }
 
@@ -561,26 +576,28 @@ drain(ev_child_t *evc)
 static void
 stop(ev_child_t *evc, loom_stop_e how)
 {
-    pthread_mutex_lock(&evc->lock);
-    atomic_store_explicit(&evc->stopping, how, memory_order_release);
-    ev_child_update_accepting(evc);           /* holds accepting off */
+    loom_engine_t *e = &evc->engine;
+
+    pthread_mutex_lock(&e->lock);
+    loom_engine_stop_locked(e, how);
+    update_accepting(evc);           /* holds accepting off */
     ap_get_scoreboard_process(evc->ch->slot)->quiescing = 1;
-    pthread_mutex_unlock(&evc->lock);
+    pthread_mutex_unlock(&e->lock);
     if (how == LOOM_STOP_GRACEFUL) {
         how = drain(evc);
-        pthread_mutex_lock(&evc->lock);
-        atomic_store_explicit(&evc->stopping, how, memory_order_release);
-        pthread_mutex_unlock(&evc->lock);
+        pthread_mutex_lock(&e->lock);
+        loom_engine_stop_locked(e, how);
+        pthread_mutex_unlock(&e->lock);
     }
     if (how == LOOM_STOP_NOW) {
         loom_threads_abort_io(evc->set, evc->nthreads);
     }
     ev_gate_open(&evc->gate);
     loom_poller_wake_all(evc->poller);
-    pthread_mutex_lock(&evc->lock);
+    pthread_mutex_lock(&e->lock);
     evc->hk_exit = 1;
-    pthread_cond_signal(&evc->tick);
-    pthread_mutex_unlock(&evc->lock);
+    pthread_cond_signal(&e->tick);
+    pthread_mutex_unlock(&e->lock);
     loom_threads_join(evc->set, evc->nthreads + 1);
 }
 
@@ -649,8 +666,8 @@ static int
 event_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   server_rec *s)
 {
-    ev_headtime_setup(pconf, s);
-    ev_headwait_setup(pconf, s);
+    loom_headtime_setup(pconf, s);
+    loom_headwait_setup(pconf, s);
     return OK;
 }
 

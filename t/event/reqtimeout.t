@@ -11,7 +11,7 @@
 #    and for stock, mod_reqtimeout times the read on a thread and answers
 #    408. With LoomWaitForHead On (the default) the head waits without a
 #    thread, so Loom applies the same stage from the configuration
-#    (event_headtime.c), closes without a response and says so in a
+#    (headtime.c), closes without a response and says so in a
 #    LOOM1204 line.
 use v5.36;
 use Test::More;

@@ -1,15 +1,23 @@
 /* A request head's time from mod_reqtimeout's header stage
- * (modules/event/event_headtime.c): reading RequestReadTimeout's
+ * (modules/core/headtime.c): reading RequestReadTimeout's
  * arguments, the deadline with the MinRate extension, and which server
  * each line of a configuration tree sets. */
 #include "unit.h"
 #include "../../modules/core/conftree.c"
 #include "../../modules/core/number.c"
-#include "../../modules/event/event_headtime.c"
+#include "../../modules/core/headtime.c"
 #include "conftree_fixture.h"
 
-/* What the file needs from httpd, for a tree built here. */
-module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
+/* What the file needs from httpd and the core, for a tree built here. */
+static module self;
+static loom_mpm_ops_t ops = { .module = &self };
+
+const loom_mpm_ops_t *
+loom_mpm_ops(void)
+{
+    return &ops;
+}
+
 ap_directive_t *ap_conftree;
 static int reqtimeout_loaded = 1;
 static module reqtimeout_stub;
@@ -21,19 +29,19 @@ ap_find_linked_module(const char *name)
            ? &reqtimeout_stub : NULL;
 }
 
-static ev_headtime_t
+static loom_headtime_t
 parsed(const char *args, int *found)
 {
-    ev_headtime_t h = { -1, -1, -1 };
+    loom_headtime_t h = { -1, -1, -1 };
 
-    *found = ev_headtime_parse(args, &h);
+    *found = loom_headtime_parse(args, &h);
     return h;
 }
 
 UNIT_TEST(the_header_stage_is_read_in_each_form)
 {
     int found;
-    ev_headtime_t h;
+    loom_headtime_t h;
 
     h = parsed("header=20-40,MinRate=500", &found);
     UNIT_EQ(found, 1);
@@ -58,7 +66,7 @@ UNIT_TEST(the_header_stage_is_read_in_each_form)
 UNIT_TEST(other_stages_and_junk_set_nothing_and_the_last_line_counts)
 {
     int found;
-    ev_headtime_t h;
+    loom_headtime_t h;
 
     h = parsed("body=10,MinRate=500 handshake=5", &found);
     UNIT_EQ(found, 0);
@@ -72,13 +80,13 @@ UNIT_TEST(other_stages_and_junk_set_nothing_and_the_last_line_counts)
 
 UNIT_TEST(received_bytes_extend_the_time_up_to_its_cap)
 {
-    ev_headtime_t deflt = { 20, 40, 500 }, fixed = { 5, 0, 0 }, off = { 0, 0, 0 };
+    loom_headtime_t deflt = { 20, 40, 500 }, fixed = { 5, 0, 0 }, off = { 0, 0, 0 };
 
-    UNIT_EQ(ev_headtime_due(&deflt, 1000, 0), 21000);
-    UNIT_EQ(ev_headtime_due(&deflt, 1000, 5000), 31000);   /* +10 s */
-    UNIT_EQ(ev_headtime_due(&deflt, 1000, 20000), 41000);  /* capped */
-    UNIT_EQ(ev_headtime_due(&fixed, 1000, 100000), 6000);  /* no rate */
-    UNIT_TRUE(ev_headtime_due(&off, 1000, 0) == UINT64_MAX);
+    UNIT_EQ(loom_headtime_due(&deflt, 1000, 0), 21000);
+    UNIT_EQ(loom_headtime_due(&deflt, 1000, 5000), 31000);   /* +10 s */
+    UNIT_EQ(loom_headtime_due(&deflt, 1000, 20000), 41000);  /* capped */
+    UNIT_EQ(loom_headtime_due(&fixed, 1000, 100000), 6000);  /* no rate */
+    UNIT_TRUE(loom_headtime_due(&off, 1000, 0) == UINT64_MAX);
 }
 
 UNIT_TEST(each_line_sets_its_own_server_and_the_rest_inherit)
@@ -93,25 +101,25 @@ UNIT_TEST(each_line_sets_its_own_server_and_the_rest_inherit)
 
     apr_initialize();
     apr_pool_create(&p, NULL);
-    ev_headtime_setup(p, main_server);
-    UNIT_EQ(ev_headtime_of(main_server)->first_s, 8);
-    UNIT_EQ(ev_headtime_of(v1)->first_s, 3);
-    UNIT_EQ(ev_headtime_of(v2)->first_s, 8);
+    loom_headtime_setup(p, main_server);
+    UNIT_EQ(loom_headtime_of(main_server)->first_s, 8);
+    UNIT_EQ(loom_headtime_of(v1)->first_s, 3);
+    UNIT_EQ(loom_headtime_of(v2)->first_s, 8);
 
     /* Nothing set: mod_reqtimeout's own defaults, 20-40 s at 500 B/s. */
     ap_conftree = vh2;
     vh2->next = NULL;
-    ev_headtime_setup(p, main_server);
-    UNIT_EQ(ev_headtime_of(main_server)->first_s, 20);
-    UNIT_EQ(ev_headtime_of(v1)->max_s, 40);
-    UNIT_EQ(ev_headtime_of(v2)->min_rate, 500);
+    loom_headtime_setup(p, main_server);
+    UNIT_EQ(loom_headtime_of(main_server)->first_s, 20);
+    UNIT_EQ(loom_headtime_of(v1)->max_s, 40);
+    UNIT_EQ(loom_headtime_of(v2)->min_rate, 500);
 
     /* Without mod_reqtimeout, no server has a header stage. */
     reqtimeout_loaded = 0;
     ap_conftree = t.top;
-    ev_headtime_setup(p, main_server);
-    UNIT_EQ(ev_headtime_of(main_server)->first_s, 0);
-    UNIT_EQ(ev_headtime_of(v1)->first_s, 0);
+    loom_headtime_setup(p, main_server);
+    UNIT_EQ(loom_headtime_of(main_server)->first_s, 0);
+    UNIT_EQ(loom_headtime_of(v1)->first_s, 0);
 }
 
 

@@ -1,11 +1,11 @@
 /* Which request heads loom_event waits for without a thread
- * (modules/event/event_headwait.c): the shape of the bytes peeked so far,
+ * (modules/core/headwait.c): the shape of the bytes peeked so far,
  * and which servers' new connections may wait at all, from the
  * process_connection hooks and the protocol switches of a configuration
  * tree built here. */
 #include "unit.h"
 #include "../../modules/core/conftree.c"
-#include "../../modules/event/event_headwait.c"
+#include "../../modules/core/headwait.c"
 #include "conftree_fixture.h"
 
 /* What the file needs from httpd, for hooks and a tree built here. */
@@ -41,43 +41,43 @@ loom_mpm_ops(void)
     return &ops;
 }
 
-#define SHAPE(text) ev_head_shape(text, sizeof(text) - 1)
+#define SHAPE(text) loom_head_shape(text, sizeof(text) - 1)
 
 UNIT_TEST(an_http1_head_is_waited_for_until_its_blank_line)
 {
-    UNIT_EQ(SHAPE(""), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("G"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET "), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET /index.html"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET /index.html HT"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET / HTTP/1.1"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET / HTTP/1.1\r"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET / HTTP/1.1\r\nHost: a\r\n"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET / HTTP/1.1\r\nHost: a\r\n\r"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), EV_HEAD_WHOLE);
-    UNIT_EQ(SHAPE("GET / HTTP/1.0\r\n\r\n"), EV_HEAD_WHOLE);
-    UNIT_EQ(SHAPE("GET / HTTP/1.0\n\n"), EV_HEAD_WHOLE);
-    UNIT_EQ(SHAPE("GET / HTTP/1.1\nHost: a\n\n"), EV_HEAD_WHOLE);
-    UNIT_EQ(SHAPE("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n"), EV_HEAD_PARTIAL);
-    UNIT_EQ(SHAPE("\r\nGET / HTTP/1.0\r\n\r\n"), EV_HEAD_WHOLE);
-    UNIT_EQ(SHAPE("M-SEARCH * HTTP/1.1\r\n\r\n"), EV_HEAD_WHOLE);
-    UNIT_EQ(SHAPE("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), EV_HEAD_WHOLE);
+    UNIT_EQ(SHAPE(""), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("G"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET "), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET /index.html"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET /index.html HT"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET / HTTP/1.1"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET / HTTP/1.1\r"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET / HTTP/1.1\r\nHost: a\r\n"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET / HTTP/1.1\r\nHost: a\r\n\r"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), LOOM_HEAD_WHOLE);
+    UNIT_EQ(SHAPE("GET / HTTP/1.0\r\n\r\n"), LOOM_HEAD_WHOLE);
+    UNIT_EQ(SHAPE("GET / HTTP/1.0\n\n"), LOOM_HEAD_WHOLE);
+    UNIT_EQ(SHAPE("GET / HTTP/1.1\nHost: a\n\n"), LOOM_HEAD_WHOLE);
+    UNIT_EQ(SHAPE("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n"), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE("\r\nGET / HTTP/1.0\r\n\r\n"), LOOM_HEAD_WHOLE);
+    UNIT_EQ(SHAPE("M-SEARCH * HTTP/1.1\r\n\r\n"), LOOM_HEAD_WHOLE);
+    UNIT_EQ(SHAPE("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), LOOM_HEAD_WHOLE);
 }
 
 UNIT_TEST(anything_that_cannot_be_an_http1_head_goes_at_once)
 {
-    UNIT_EQ(SHAPE("hello\n"), EV_HEAD_FOREIGN);           /* mod_echo */
-    UNIT_EQ(SHAPE("EHLO mail.example\r\n"), EV_HEAD_FOREIGN);
-    UNIT_EQ(SHAPE("GET /\r\n"), EV_HEAD_FOREIGN);         /* HTTP/0.9 */
-    UNIT_EQ(SHAPE("\x16\x03\x01"), EV_HEAD_FOREIGN);      /* TLS */
-    UNIT_EQ(SHAPE(" GET / HTTP/1.1"), EV_HEAD_FOREIGN);
-    UNIT_EQ(SHAPE("GET  / HTTP/1.1"), EV_HEAD_FOREIGN);
-    UNIT_EQ(SHAPE("GET / FTP/1.1"), EV_HEAD_FOREIGN);
-    UNIT_EQ(SHAPE("GET / HTTP/1.1 x"), EV_HEAD_FOREIGN);
-    UNIT_EQ(SHAPE("GE(T / HTTP/1.1"), EV_HEAD_FOREIGN);
-    UNIT_EQ(SHAPE("GE\0T / HTTP/1.1"), EV_HEAD_FOREIGN);   /* NUL */
-    UNIT_EQ(SHAPE("GET /a\tb HTTP/1.1"), EV_HEAD_FOREIGN);
+    UNIT_EQ(SHAPE("hello\n"), LOOM_HEAD_FOREIGN);           /* mod_echo */
+    UNIT_EQ(SHAPE("EHLO mail.example\r\n"), LOOM_HEAD_FOREIGN);
+    UNIT_EQ(SHAPE("GET /\r\n"), LOOM_HEAD_FOREIGN);         /* HTTP/0.9 */
+    UNIT_EQ(SHAPE("\x16\x03\x01"), LOOM_HEAD_FOREIGN);      /* TLS */
+    UNIT_EQ(SHAPE(" GET / HTTP/1.1"), LOOM_HEAD_FOREIGN);
+    UNIT_EQ(SHAPE("GET  / HTTP/1.1"), LOOM_HEAD_FOREIGN);
+    UNIT_EQ(SHAPE("GET / FTP/1.1"), LOOM_HEAD_FOREIGN);
+    UNIT_EQ(SHAPE("GET / HTTP/1.1 x"), LOOM_HEAD_FOREIGN);
+    UNIT_EQ(SHAPE("GE(T / HTTP/1.1"), LOOM_HEAD_FOREIGN);
+    UNIT_EQ(SHAPE("GE\0T / HTTP/1.1"), LOOM_HEAD_FOREIGN);   /* NUL */
+    UNIT_EQ(SHAPE("GET /a\tb HTTP/1.1"), LOOM_HEAD_FOREIGN);
 }
 
 static void
@@ -106,16 +106,16 @@ UNIT_TEST(only_servers_with_a_protocol_on_skip_the_first_wait)
     t.vh2->first_child->next = node("ProtocolEcho", "Off", t.vh2, "a.conf", 22);
     hooks_of(p, http);
 
-    ev_headwait_setup(p, main_server);
-    UNIT_EQ(ev_headwait_first(main_server), 1);
-    UNIT_EQ(ev_headwait_first(v1), 0);
-    UNIT_EQ(ev_headwait_first(v2), 1);     /* the last line counts */
+    loom_headwait_setup(p, main_server);
+    UNIT_EQ(loom_headwait_first(main_server), 1);
+    UNIT_EQ(loom_headwait_first(v1), 0);
+    UNIT_EQ(loom_headwait_first(v2), 1);     /* the last line counts */
     UNIT_EQ(logged, 0);
 
     /* Without mod_echo's hook its directive means nothing here. */
     hooks_of(p, (const char *const[]) { "http_core.c", NULL });
-    ev_headwait_setup(p, main_server);
-    UNIT_EQ(ev_headwait_first(v1), 1);
+    loom_headwait_setup(p, main_server);
+    UNIT_EQ(loom_headwait_first(v1), 1);
 }
 
 UNIT_TEST(a_connection_handler_in_the_main_server_reaches_every_host)
@@ -129,9 +129,9 @@ UNIT_TEST(a_connection_handler_in_the_main_server_reaches_every_host)
     ap_conftree = node("PerlProcessConnectionHandler", "My::Echo", NULL,
                        "a.conf", 1);
     hooks_of(p, (const char *const[]) { "mod_perl.c", "http_core.c", NULL });
-    ev_headwait_setup(p, main_server);
-    UNIT_EQ(ev_headwait_first(main_server), 0);
-    UNIT_EQ(ev_headwait_first(v1), 0);
+    loom_headwait_setup(p, main_server);
+    UNIT_EQ(loom_headwait_first(main_server), 0);
+    UNIT_EQ(loom_headwait_first(v1), 0);
 }
 
 UNIT_TEST(an_unknown_connection_hook_turns_the_first_wait_off_and_says_so)
@@ -144,7 +144,7 @@ UNIT_TEST(an_unknown_connection_hook_turns_the_first_wait_off_and_says_so)
     ap_conftree = NULL;
     hooks_of(p, (const char *const[]) {
         "mod_smtpd.c", "http_core.c", "mod_smtpd.c", NULL });
-    ev_headwait_setup(p, main_server);
-    UNIT_EQ(ev_headwait_first(main_server), 0);
+    loom_headwait_setup(p, main_server);
+    UNIT_EQ(loom_headwait_first(main_server), 0);
     UNIT_EQ(logged, 1);                    /* once per module */
 }

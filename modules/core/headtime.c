@@ -9,14 +9,21 @@
 
 #include "loom/config.h"
 #include "loom/conftree.h"
-#include "event_headtime.h"
+#include "loom/headtime.h"
+#include "loom/mpm.h"
 
-extern module AP_MODULE_DECLARE_DATA mpm_loom_event_module;
+/* Each server's stage is kept in the loaded model's per-server slot,
+ * which no Loom model uses otherwise. */
+static module *
+slot_owner(void)
+{
+    return loom_mpm_ops()->module;
+}
 
 /* mod_reqtimeout's header stage when it is loaded and nothing sets it:
  * 20 s, extended by 1 s per 500 bytes received, up to 40 s. */
-static const ev_headtime_t reqtimeout_default = { 20, 40, 500 };
-static const ev_headtime_t no_limit = { 0, 0, 0 };
+static const loom_headtime_t reqtimeout_default = { 20, 40, 500 };
+static const loom_headtime_t no_limit = { 0, 0, 0 };
 
 
 /* A whole non-negative number, with the directives' own parser. */
@@ -31,9 +38,9 @@ whole(const char *s, int *out)
  * by ",MinRate=R". mod_reqtimeout refused anything else when it read the
  * configuration. */
 static int
-parse_value(char *v, ev_headtime_t *h)
+parse_value(char *v, loom_headtime_t *h)
 {
-    ev_headtime_t got = { 0, 0, 0 };
+    loom_headtime_t got = { 0, 0, 0 };
     char *rate = strcasestr(v, ",minrate=");
     char *dash;
 
@@ -58,7 +65,7 @@ parse_value(char *v, ev_headtime_t *h)
 
 
 int
-ev_headtime_parse(const char *args, ev_headtime_t *h)
+loom_headtime_parse(const char *args, loom_headtime_t *h)
 {
     char word[256];
     int found = 0;
@@ -81,10 +88,10 @@ ev_headtime_parse(const char *args, ev_headtime_t *h)
 }
 
 
-static ev_headtime_t *
+static loom_headtime_t *
 own_of(server_rec *s)
 {
-    return ap_get_module_config(s->module_config, &mpm_loom_event_module);
+    return ap_get_module_config(s->module_config, slot_owner());
 }
 
 
@@ -93,30 +100,30 @@ own_of(server_rec *s)
 static void
 take_line(server_rec *s, const char *args, void *pconf)
 {
-    ev_headtime_t h;
-    ev_headtime_t *own;
+    loom_headtime_t h;
+    loom_headtime_t *own;
 
-    if (!ev_headtime_parse(args, &h)) {
+    if (!loom_headtime_parse(args, &h)) {
         return;
     }
     own = own_of(s);
     if (own == NULL) {
         own = apr_palloc(pconf, sizeof(*own));
-        ap_set_module_config(s->module_config, &mpm_loom_event_module, own);
+        ap_set_module_config(s->module_config, slot_owner(), own);
     }
     *own = h;
 }
 
 
 void
-ev_headtime_setup(apr_pool_t *pconf, server_rec *main_server)
+loom_headtime_setup(apr_pool_t *pconf, server_rec *main_server)
 {
-    const ev_headtime_t *base;
+    const loom_headtime_t *base;
     server_rec *s;
 
     /* The slots may still hold the previous generation's values. */
     for (s = main_server; s != NULL; s = s->next) {
-        ap_set_module_config(s->module_config, &mpm_loom_event_module, NULL);
+        ap_set_module_config(s->module_config, slot_owner(), NULL);
     }
     if (ap_find_linked_module("mod_reqtimeout.c") == NULL) {
         return;
@@ -126,30 +133,30 @@ ev_headtime_setup(apr_pool_t *pconf, server_rec *main_server)
     base = own_of(main_server);
     if (base == NULL) {
         ap_set_module_config(main_server->module_config,
-                             &mpm_loom_event_module,
+                             slot_owner(),
                              (void *) &reqtimeout_default);
         base = &reqtimeout_default;
     }
     for (s = main_server->next; s != NULL; s = s->next) {
         if (own_of(s) == NULL) {
-            ap_set_module_config(s->module_config, &mpm_loom_event_module,
+            ap_set_module_config(s->module_config, slot_owner(),
                                  (void *) base);
         }
     }
 }
 
 
-const ev_headtime_t *
-ev_headtime_of(server_rec *s)
+const loom_headtime_t *
+loom_headtime_of(server_rec *s)
 {
-    const ev_headtime_t *h = own_of(s);
+    const loom_headtime_t *h = own_of(s);
 
     return h != NULL ? h : &no_limit;
 }
 
 
 uint64_t
-ev_headtime_due(const ev_headtime_t *h, uint64_t since_ms, int bytes)
+loom_headtime_due(const loom_headtime_t *h, uint64_t since_ms, int bytes)
 {
     uint64_t ms;
 

@@ -13,7 +13,7 @@
 
 #include "loom/conftree.h"
 #include "loom/log.h"
-#include "event_headwait.h"
+#include "loom/headwait.h"
 
 /* Modules known to leave a connection to HTTP unless their own switch is
  * on (mod_security2's and mod_qos's hooks only check limits and decline
@@ -81,59 +81,59 @@ version_char(unsigned char ch)
  * PARTIAL while it may still become one, FOREIGN once it cannot, WHOLE
  * (with *end just past its LF) when it is one. A line without a version
  * is HTTP/0.9 or another protocol: httpd answers either at once. */
-static ev_head_shape_e
+static loom_head_shape_e
 request_line(const char *buf, size_t n, size_t *end)
 {
     static const char http[] = "HTTP/";
     size_t i = span(buf, n, tchar), m;
 
     if (i == n) {
-        return EV_HEAD_PARTIAL;
+        return LOOM_HEAD_PARTIAL;
     }
     if (i == 0 || buf[i++] != ' ') {
-        return EV_HEAD_FOREIGN;
+        return LOOM_HEAD_FOREIGN;
     }
     m = span(buf + i, n - i, target_char);
     if ((i += m) == n) {
-        return EV_HEAD_PARTIAL;
+        return LOOM_HEAD_PARTIAL;
     }
     if (m == 0 || buf[i++] != ' ') {
-        return EV_HEAD_FOREIGN;
+        return LOOM_HEAD_FOREIGN;
     }
     for (m = 0; m < sizeof(http) - 1; m++, i++) {
         if (i == n) {
-            return EV_HEAD_PARTIAL;
+            return LOOM_HEAD_PARTIAL;
         }
         if (buf[i] != http[m]) {
-            return EV_HEAD_FOREIGN;
+            return LOOM_HEAD_FOREIGN;
         }
     }
     if ((i += span(buf + i, n - i, version_char)) < n && buf[i] == '\r') {
         i++;
     }
     if (i == n) {
-        return EV_HEAD_PARTIAL;
+        return LOOM_HEAD_PARTIAL;
     }
     if (buf[i] != '\n') {
-        return EV_HEAD_FOREIGN;
+        return LOOM_HEAD_FOREIGN;
     }
     *end = i + 1;
-    return EV_HEAD_WHOLE;
+    return LOOM_HEAD_WHOLE;
 }
 
 
-ev_head_shape_e
-ev_head_shape(const char *buf, size_t n)
+loom_head_shape_e
+loom_head_shape(const char *buf, size_t n)
 {
     size_t start = 0, end = 0;
-    ev_head_shape_e line;
+    loom_head_shape_e line;
 
     /* httpd skips empty lines before a request line. */
     while (start < n && (buf[start] == '\r' || buf[start] == '\n')) {
         start++;
     }
     line = request_line(buf + start, n - start, &end);
-    if (line != EV_HEAD_WHOLE) {
+    if (line != LOOM_HEAD_WHOLE) {
         return line;
     }
     /* The headers end with an empty line: from the request line's own LF
@@ -141,9 +141,9 @@ ev_head_shape(const char *buf, size_t n)
     end += start - 1;
     if (memmem(buf + end, n - end, "\n\n", 2) != NULL
         || memmem(buf + end, n - end, "\n\r\n", 3) != NULL) {
-        return EV_HEAD_WHOLE;
+        return LOOM_HEAD_WHOLE;
     }
-    return EV_HEAD_PARTIAL;
+    return LOOM_HEAD_PARTIAL;
 }
 
 
@@ -223,7 +223,7 @@ known(const char *module)
 
 
 void
-ev_headwait_setup(apr_pool_t *pconf, server_rec *main_server)
+loom_headwait_setup(apr_pool_t *pconf, server_rec *main_server)
 {
     apr_array_header_t *hooks = ap_hook_get_process_connection();
     int quiet = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
@@ -261,7 +261,7 @@ ev_headwait_setup(apr_pool_t *pconf, server_rec *main_server)
 
 
 int
-ev_headwait_first(server_rec *s)
+loom_headwait_first(server_rec *s)
 {
     if (unknown_hooks) {
         return 0;

@@ -1,42 +1,44 @@
 /* How long a request head may take to arrive while it waits without a
- * thread (LoomWaitForHead, event_conn.c's head_step).
+ * thread (LoomWaitForHead, the engine's head step in engine_conn.c).
  *
  * mod_reqtimeout times a request head by the reads made on a thread. A
  * head Loom waits for is never read on a thread until it is whole, so
  * that clock would never run: a client trickling its head would be held
  * until Timeout, where stock answers 408 after the header stage's time.
- * The model applies the header stage itself instead: the values of each
+ * The engine applies the header stage itself instead: the values of each
  * server's RequestReadTimeout (read from the configuration tree, since
  * mod_reqtimeout keeps them to itself), or that module's defaults when it
- * is loaded and they are not set. Private to the event model. */
-#ifndef LOOM_EVENT_HEADTIME_H
-#define LOOM_EVENT_HEADTIME_H
+ * is loaded and they are not set. Part of the connection engine
+ * (loom/engine.h): setup from post_config (parent, one thread), the rest
+ * from any thread of a child. */
+#ifndef LOOM_HEADTIME_H
+#define LOOM_HEADTIME_H
 
 #include <stdint.h>
 
 #include "httpd.h"
 
-typedef struct ev_headtime {
+typedef struct loom_headtime {
     int first_s;    /* the head's time, s; 0: none (only Timeout bounds it) */
     int max_s;      /* how far received bytes may extend it, s; 0: no cap */
     int min_rate;   /* each min_rate bytes extend it by 1 s; 0: never */
-} ev_headtime_t;
+} loom_headtime_t;
 
 /* From post_config: each server's header stage, from the configuration
  * tree. Without mod_reqtimeout every server has none. */
-void ev_headtime_setup(apr_pool_t *pconf, server_rec *main_server);
+void loom_headtime_setup(apr_pool_t *pconf, server_rec *main_server);
 
 /* The header stage of connections whose base server is `s` (never NULL). */
-const ev_headtime_t *ev_headtime_of(server_rec *s);
+const loom_headtime_t *loom_headtime_of(server_rec *s);
 
 /* When a head whose wait began at `since_ms`, and of which `bytes` have
  * arrived, has had its time; UINT64_MAX when the stage sets none. */
-uint64_t ev_headtime_due(const ev_headtime_t *h, uint64_t since_ms,
+uint64_t loom_headtime_due(const loom_headtime_t *h, uint64_t since_ms,
                          int bytes);
 
 /* Reads "header=T", "header=T-M,MinRate=R" (the value as RequestReadTimeout
  * takes it, key case-insensitive) out of one RequestReadTimeout line's
  * arguments into *h. Returns 1 when the line sets the header stage. */
-int ev_headtime_parse(const char *args, ev_headtime_t *h);
+int loom_headtime_parse(const char *args, loom_headtime_t *h);
 
 #endif

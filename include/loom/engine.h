@@ -1,0 +1,174 @@
+/* The connection engine: a child's connections, each an explicit state
+ * machine, parked without a thread in the child's poller between the
+ * steps that need one (waiting for a request head, between requests,
+ * draining a response to a slow reader, lingering on close). A model that
+ * runs it (loom_event) supplies the threads that take events from the
+ * poller, accepts the connections and decides when to accept; the engine
+ * keeps everything about a connection: its record and pool, its state,
+ * its deadline, and the counts mod_status shows.
+ *
+ * Ownership: exactly one thread owns a connection at a time. A parked
+ * connection is owned by nobody: its descriptor is armed one-shot in the
+ * poller and its deadline is in the engine's timer queue. The thread that
+ * receives its one event owns it. A deadline never closes a parked
+ * connection itself: it marks it expired and shuts its socket down, which
+ * makes the one event fire, so ownership only ever passes through the
+ * poller and a connection is never closed under a thread about to touch it.
+ *
+ * Threads: loom_engine_init from the child's main thread before the other
+ * threads start. Functions named _locked run under `lock`, the child lock,
+ * from any thread; the others take it themselves when they need it and
+ * must be called without it. loom_engine_ready and loom_engine_accepted
+ * run on the thread that owns the connection. The model may guard fields
+ * of its own with the same lock. */
+#ifndef LOOM_ENGINE_H
+#define LOOM_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "httpd.h"
+#include "scoreboard.h"
+
+#include "loom/child.h"
+#include "loom/conn_state.h"
+#include "loom/list.h"
+#include "loom/poller.h"
+#include "loom/threads.h"
+#include "loom/timerq.h"
+
+#define LOOM_LINGER_MS        30000  /* lingering close, normal */
+#define LOOM_SHORT_LINGER_MS  2000   /* ...after a timeout, or stopping */
+#define LOOM_DRAIN_KEEPALIVE_MS 2000 /* keep-alive while a child drains */
+
+typedef struct loom_engine loom_engine_t;
+
+/* One of the model's threads, as the engine sees it while it serves. */
+typedef struct loom_engine_thread {
+    loom_engine_t     *engine;
+    int                id;          /* its thread slot in the scoreboard */
+    loom_thread_t     *lt;          /* its thread; busy_fd while serving */
+    ap_sb_handle_t    *sbh;
+} loom_engine_thread_t;
+
+typedef struct loom_conn {
+    loom_watch_t        watch;      /* kind LOOM_W_CONN, data: this */
+    loom_timer_t        timer;      /* the parked state's deadline */
+    loom_conn_state_e   state;      /* written by enter() alone */
+    int                 woken;      /* its event arrived since it parked */
+    int                 expired;    /* its deadline passed (child lock) */
+    int                 tls;        /* TLS: no peeking into the head */
+    int                 lingering;  /* ap_start_lingering_close done */
+    int                 registered; /* its descriptor is in the poller */
+    int                 started;    /* process_connection has run once */
+    int                 hooks_out;  /* suspend_connection ran, resume due */
+    int                 lowat;      /* SO_RCVLOWAT now (1: the default) */
+    int                 head_peeked; /* bytes of the head seen so far */
+    uint64_t            head_since; /* when the head wait began */
+    uint64_t            head_due;   /* when Timeout ends it */
+    uint64_t            linger_due;
+    long                id;
+    loom_engine_t      *engine;
+    apr_pool_t         *ptrans;     /* a subpool of engine->pconns; cleared
+                                     * on close, kept with the record */
+    apr_bucket_alloc_t *ba;
+    apr_socket_t       *sock;
+    conn_rec           *c;
+    conn_state_t        cs;
+    loom_list_t         link;       /* free list, or the suspended list */
+} loom_conn_t;
+
+struct loom_engine {
+    loom_child_t      *ch;
+    loom_poller_t     *poller;
+    /* The model's answer to a connection whose serving mostly means
+     * waiting for someone else (a TLS handshake, an HTTP/2 session's main
+     * connection): called on the serving thread, before it runs the
+     * connection's hooks; NULL if the model has nothing to do then. */
+    void             (*waits_on_its_own)(loom_engine_thread_t *t);
+    pthread_mutex_t    lock;        /* the child lock: all below, unless noted */
+    /* Signalled when a deadline earlier than `tick_due` is armed: the
+     * model's thread that keeps deadlines sleeps on it until tick_due. */
+    pthread_cond_t     tick;
+    uint64_t           tick_due;
+    pthread_cond_t     drained;     /* conns reached 0 while stopping */
+    loom_timerq_t      timers;      /* connection deadlines */
+    /* The parent of every connection's pool, a child of pchild, so that
+     * a connection pool's chain of parents ends at the process's pool as
+     * in stock (libraries find "the process" by walking up it). It owns
+     * one allocator, with its own mutex, that all connections share:
+     * what a request frees goes back to the child, not to a free list of
+     * its connection that would sit idle with it. */
+    apr_pool_t        *pconns;
+    loom_list_t        free_conns;
+    int                free_count;
+    loom_list_t        suspended;
+    /* Open connections: changed under the lock; read without it by the
+     * model's threads deciding whether they may exit (relaxed: a stopping
+     * child's threads look again after each wake-up, and the last close
+     * broadcasts `drained`). */
+    _Atomic int        conns;
+    int                parked;      /* ...of which waiting in the poller */
+    int                counts[LOOM_CONN_COUNTS];
+    /* loom_stop_e: written under the lock (release), read with or without
+     * it (acquire), so that a thread that sees the stop also sees what the
+     * writer did before it. */
+    _Atomic int        stopping;
+    int                head_lane;   /* Timeout of the base server */
+    int                drain_lane;
+    int                linger_lane;
+    int                short_linger_lane;
+    _Atomic long       next_id;     /* connection ids; relaxed */
+};
+
+/* Milliseconds on a monotonic clock (any thread). */
+uint64_t loom_now_ms(void);
+
+/* Sets up `e` for child `ch`, its connections parked in `poller`. Returns
+ * 0, or -1 after logging which step failed and why. */
+int loom_engine_init(loom_engine_t *e, loom_child_t *ch,
+                     loom_poller_t *poller);
+
+/* Copies the counts to the child's scoreboard entry, for mod_status
+ * (ConnsTotal and the async figures). */
+void loom_engine_publish_locked(loom_engine_t *e);
+
+/* Counts `delta` (1 or -1) connections more as open: the model reserves
+ * one before it accepts, and gives it back when the accept fails. */
+void loom_engine_count_open_locked(loom_engine_t *e, int delta);
+
+/* Connections that want a thread now: open ones neither parked nor
+ * suspended. What the model weighs against its threads to accept. */
+int loom_engine_busy_locked(const loom_engine_t *e);
+
+/* A record for a connection about to be accepted into its pool
+ * (c->ptrans, then c->sock), from the free list when one is there. */
+loom_conn_t *loom_engine_conn_new(loom_engine_t *e);
+
+/* Gives back a record whose accept failed. */
+void loom_engine_conn_unused(loom_conn_t *c);
+
+/* Thread `t` accepted c->sock: it serves the connection at once. */
+void loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c);
+
+/* Thread `t` received the one event `ev` (LOOM_POLL_*) of parked `c`. */
+void loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev);
+
+/* Expires the deadlines due at `now`. From the model's thread that keeps
+ * deadlines; must not block, and it does not. */
+void loom_engine_expire_locked(loom_engine_t *e, uint64_t now);
+
+/* Resumable suspended connections go back to write completion (mod_dialup
+ * finishes its responses from timed callbacks). So do ones whose client is
+ * gone (c->aborted) when `quiet` (no timed callback due or running): no
+ * module code can still reach them then, and kept, they would hold their
+ * child from ever finishing a graceful stop. */
+void loom_engine_resume_suspended_locked(loom_engine_t *e, int quiet);
+
+/* The child stops (how: loom_stop_e). Gracefully, keep-alive connections
+ * wait at most a short while more (a client idle that long is not racing
+ * us) and lingering closes end within the short linger time, as stock. */
+void loom_engine_stop_locked(loom_engine_t *e, int how);
+
+#endif

@@ -1,0 +1,371 @@
+/* One connection's life in the engine: an explicit state machine over
+ * loom_conn_state_e (loom/conn_state.h), whose one writer is enter(). See
+ * loom/engine.h for who owns a connection when. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "httpd.h"
+#include "http_main.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_ssl.h"
+#include "http_vhost.h"
+#include "mpm_common.h"
+#include "scoreboard.h"
+#include "util_filter.h"
+
+#include "loom/config.h"
+#include "loom/headtime.h"
+#include "loom/headwait.h"
+#include "loom/log.h"
+#include "loom/tags.h"
+#include "engine_int.h"
+
+#define HEAD_PEEK 8192          /* bytes of a request head we wait for */
+
+
+/* The only writer of c->state. A move the state machine does not make is
+ * a bug in it: the child stops there, and the parent says so. Entering a
+ * head wait starts its clock: Timeout bounds the whole head, not each
+ * byte, or a client trickling one a second would hold on for ever. */
+static void
+enter(loom_conn_t *c, loom_conn_state_e next)
+{
+    ap_assert(loom_conn_move_ok(c->state, next));
+    c->state = next;
+    c->woken = 0;
+    if (next == LOOM_CONN_HEAD) {
+        c->head_since = loom_now_ms();
+        c->head_due = c->head_since
+                      + (uint64_t) apr_time_as_msec(c->c->base_server->timeout);
+    }
+}
+
+
+static void
+set_lowat(loom_conn_t *c, int bytes)
+{
+    if (bytes != c->lowat
+        && setsockopt(c->watch.fd, SOL_SOCKET, SO_RCVLOWAT, &bytes,
+                      sizeof(bytes)) == 0) {
+        c->lowat = bytes;
+    }
+}
+
+
+/* Whether the connection still speaks HTTP/1.x: once mod_http2 (or
+ * another protocol) has taken it over, there is no request head to wait
+ * for, and its thread mostly waits on its own. */
+static int
+speaks_http1(conn_rec *c)
+{
+    return strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1) == 0;
+}
+
+
+/* Waits, without a thread, until the request head is all there: a client
+ * that sends it slowly holds a few bytes of kernel buffer, not a thread.
+ * TLS (the head is encrypted) and heads beyond the peek window are read by
+ * the core on a thread, as stock does. */
+static loom_conn_state_e
+head_step(loom_conn_t *c)
+{
+    char buf[HEAD_PEEK];
+    ssize_t n;
+
+    if (c->tls || !c->engine->ch->st->cfg->wait_for_head
+        || (c->started && !speaks_http1(c->c))
+        || (!c->started && !loom_headwait_first(c->c->base_server))) {
+        return LOOM_CONN_PROCESS;   /* HTTP/2 frames, or maybe not HTTP */
+    }
+    n = recv(c->watch.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+        return LOOM_CONN_CLOSED;    /* the client left */
+    }
+    if (n < 0) {
+        return errno == EAGAIN || errno == EINTR ? LOOM_CONN_HEAD
+                                                 : LOOM_CONN_CLOSED;
+    }
+    if (c->head_peeked > 0 && n <= c->head_peeked) {
+        /* Woken with nothing new: below its low-water mark only an end of
+         * stream or an error makes a socket readable. Peeking again would
+         * spin; httpd reads the partial head and answers or closes. */
+        return LOOM_CONN_PROCESS;
+    }
+    if (buf[0] == 0x16) {           /* a TLS handshake record */
+        c->tls = 1;
+        return LOOM_CONN_PROCESS;
+    }
+    if ((size_t) n == sizeof(buf)
+        || loom_head_shape(buf, (size_t) n) != LOOM_HEAD_PARTIAL) {
+        return LOOM_CONN_PROCESS;
+    }
+    /* Peeking leaves the bytes in the socket, so the socket stays
+     * readable: without this the one-shot wait would fire again at once,
+     * for ever. The low-water mark makes it fire on the next byte only. */
+    set_lowat(c, (int) n + 1);
+    c->head_peeked = (int) n;
+    return LOOM_CONN_HEAD;
+}
+
+
+/* Whether serving this connection now mostly means waiting for someone
+ * else, so that the model may let its thread stop counting at once:
+ * - a TLS handshake waits for the client's second flight;
+ * - the main connection of an HTTP/2 session sleeps in mod_http2's poll
+ *   while its streams run on mod_http2's threads. */
+static int
+waits_on_its_own(const loom_conn_t *c)
+{
+    if (!c->started) {
+        return c->tls || ap_ssl_conn_is_ssl(c->c);
+    }
+    return !speaks_http1(c->c);
+}
+
+
+static loom_conn_state_e
+process_step(loom_engine_thread_t *t, loom_conn_t *c)
+{
+    conn_rec *cr = c->c;
+    int rc = OK;
+
+    set_lowat(c, 1);          /* httpd's own reads take what there is */
+    c->head_peeked = 0;       /* the next head starts afresh */
+    c->head_due = 0;
+
+    cr->sbh = t->sbh;
+    cr->current_thread = t->lt->thread;
+    if (c->hooks_out) {
+        c->hooks_out = 0;
+        ap_run_resume_connection(cr, NULL);
+    }
+    if (!cr->aborted && waits_on_its_own(c)
+        && c->engine->waits_on_its_own != NULL) {
+        c->engine->waits_on_its_own(t);
+    }
+    c->started = 1;
+    if (!cr->aborted) {
+        c->cs.state = CONN_STATE_PROCESSING;
+        atomic_store_explicit(&t->lt->busy_fd, c->watch.fd,
+                              memory_order_relaxed);
+        rc = ap_run_process_connection(cr);
+        atomic_store_explicit(&t->lt->busy_fd, -1, memory_order_relaxed);
+    }
+    return loom_conn_after_hooks(rc, c->cs.state, cr->aborted);
+}
+
+
+/* Write completion: what the core's output filter kept is sent without
+ * blocking, by calling that filter with no new data. */
+static loom_conn_state_e
+write_step(loom_conn_t *c)
+{
+    conn_rec *cr = c->c;
+
+    if (cr->data_in_output_filters) {
+        ap_filter_t *f = cr->output_filters;
+
+        while (f->next != NULL) {
+            f = f->next;
+        }
+        if (f->frec->filter_func.out_func(f, NULL) != APR_SUCCESS) {
+            return LOOM_CONN_LINGER;
+        }
+    }
+    if (cr->data_in_output_filters || c->cs.sense == CONN_SENSE_WANT_READ) {
+        return LOOM_CONN_WRITE;
+    }
+    if (cr->keepalive != AP_CONN_KEEPALIVE || cr->aborted) {
+        return LOOM_CONN_LINGER;
+    }
+    if (cr->data_in_input_filters) {
+        return LOOM_CONN_PROCESS;   /* a pipelined request is buffered */
+    }
+    return LOOM_CONN_KEEPALIVE;
+}
+
+
+static loom_conn_state_e
+linger_step(loom_conn_t *c)
+{
+    char buf[2048];
+    int reads;
+
+    if (!c->lingering) {
+        int brief = apr_table_get(c->c->notes, "short-lingering-close") != NULL
+                    || atomic_load_explicit(&c->engine->stopping,
+                                            memory_order_acquire)
+                       != LOOM_STOP_NONE;
+
+        c->lingering = 1;
+        /* The last flush may wait a little, never a thread's lifetime. */
+        apr_socket_timeout_set(c->sock, apr_time_from_sec(2));
+        if (ap_start_lingering_close(c->c)) {
+            return LOOM_CONN_CLOSED;
+        }
+        apr_socket_timeout_set(c->sock, 0);
+        c->linger_due = loom_now_ms() + (brief ? LOOM_SHORT_LINGER_MS
+                                               : LOOM_LINGER_MS);
+    }
+    for (reads = 0; reads < 16; reads++) {
+        apr_size_t len = sizeof(buf);
+        apr_status_t rv = apr_socket_recv(c->sock, buf, &len);
+
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            return LOOM_CONN_LINGER;
+        }
+        if (rv != APR_SUCCESS || len == 0) {
+            return LOOM_CONN_CLOSED;
+        }
+    }
+    return LOOM_CONN_LINGER;        /* a flood: let others run first */
+}
+
+
+/* One step of `c` in its state, on thread `t`: the state it goes to. A
+ * parked state whose event has not come stays (the caller parks it). */
+static loom_conn_state_e
+step(loom_engine_thread_t *t, loom_conn_t *c)
+{
+    switch (c->state) {
+    case LOOM_CONN_HEAD:      return head_step(c);
+    case LOOM_CONN_PROCESS:   return process_step(t, c);
+    case LOOM_CONN_WRITE:     return write_step(c);
+    case LOOM_CONN_KEEPALIVE: return c->woken ? LOOM_CONN_HEAD
+                                              : LOOM_CONN_KEEPALIVE;
+    case LOOM_CONN_WAITIO:    return c->woken ? LOOM_CONN_PROCESS
+                                              : LOOM_CONN_WAITIO;
+    case LOOM_CONN_LINGER:    return linger_step(c);
+    case LOOM_CONN_SUSPENDED:
+    case LOOM_CONN_CLOSED:
+        break;
+    }
+    return c->state;
+}
+
+
+/* Runs `c` on this thread until it parks, is suspended or closes. */
+static void
+run(loom_engine_thread_t *t, loom_conn_t *c)
+{
+    for (;;) {
+        loom_conn_state_e next;
+
+        switch (c->state) {
+        case LOOM_CONN_SUSPENDED:
+            loom_engine_suspend(c);
+            return;
+        case LOOM_CONN_CLOSED:
+            loom_engine_conn_put(c);
+            return;
+        case LOOM_CONN_HEAD:
+        case LOOM_CONN_PROCESS:
+        case LOOM_CONN_WRITE:
+        case LOOM_CONN_KEEPALIVE:
+        case LOOM_CONN_WAITIO:
+        case LOOM_CONN_LINGER:
+            break;
+        }
+        next = step(t, c);
+        if (next == c->state) {
+            loom_engine_park(c);    /* an event or its deadline resumes it */
+            return;
+        }
+        enter(c, next);
+    }
+}
+
+
+/* A head closed by mod_reqtimeout's header stage (not by Timeout, nor by
+ * a poller that could not take it) is said so, as the module would. */
+static void
+log_head_stage_end(const loom_conn_t *c)
+{
+    uint64_t due = loom_engine_head_deadline(c);
+
+    if (due < c->head_due && loom_now_ms() >= due) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c->c, LOOMNO(1204)
+                      "request head not complete after %d s "
+                      "(RequestReadTimeout header), closing",
+                      (int) ((due - c->head_since) / 1000));
+    }
+}
+
+
+void
+loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev)
+{
+    int expired = loom_engine_unpark(c);
+
+    c->woken = 1;
+    if (expired) {
+        /* Timed out: a keep-alive or head wait just ends; a stalled write
+         * or a lingering close ends too, the socket is already shut. */
+        if (c->state == LOOM_CONN_HEAD) {
+            log_head_stage_end(c);
+        }
+        enter(c, LOOM_CONN_CLOSED);
+    }
+    run(t, c);
+}
+
+
+void
+loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c)
+{
+    loom_engine_t *e = t->engine;
+    apr_os_sock_t fd;
+    conn_rec *cr;
+
+    apr_os_sock_get(&fd, c->sock);
+    c->ba = apr_bucket_alloc_create(c->ptrans);
+    c->watch.fd = fd;
+    c->id = e->ch->slot * 1048576L
+            + atomic_fetch_add_explicit(&e->next_id, 1, memory_order_relaxed)
+              % 1048576L;
+    memset(&c->cs, 0, sizeof(c->cs));
+    cr = ap_run_create_connection(c->ptrans, ap_server_conf, c->sock, c->id,
+                                  t->sbh, c->ba);
+    if (cr == NULL) {
+        loom_engine_conn_put(c);
+        return;
+    }
+    c->c = cr;
+    ap_set_module_config(cr->conn_config, loom_mpm_ops()->module, c);
+    cr->cs = &c->cs;
+    cr->current_thread = t->lt->thread;
+    ap_update_vhost_given_ip(cr);
+    ap_pre_connection(cr, c->sock);     /* marks c->aborted on failure */
+    c->cs.state = CONN_STATE_PROCESSING;
+    enter(c, cr->aborted ? LOOM_CONN_LINGER : LOOM_CONN_HEAD);
+    run(t, c);
+}
+
+
+void
+loom_engine_resume_suspended_locked(loom_engine_t *e, int quiet)
+{
+    loom_list_t *it = e->suspended.next;
+
+    while (it != &e->suspended) {
+        loom_conn_t *c = loom_list_entry(it, loom_conn_t, link);
+
+        it = it->next;
+        if (c->cs.state == CONN_STATE_SUSPENDED
+            && !(quiet && c->c->aborted)) {
+            continue;
+        }
+        /* The module finished its response (mod_dialup does so from a
+         * timed callback), or gave up on a client that is gone: the
+         * connection is ours again (write completion sees c->aborted and
+         * closes it). */
+        loom_engine_unsuspend_locked(c);
+        enter(c, LOOM_CONN_WRITE);
+        c->cs.sense = CONN_SENSE_WANT_WRITE;
+        loom_engine_park_locked(c);
+    }
+}
