@@ -76,7 +76,7 @@ typedef struct loom_conn {
     apr_socket_t       *sock;
     conn_rec           *c;
     conn_state_t        cs;
-    loom_list_t         link;       /* free list, or the suspended list */
+    loom_list_t         link;       /* free, suspended or unarmed list */
 } loom_conn_t;
 
 struct loom_engine {
@@ -104,6 +104,7 @@ struct loom_engine {
     loom_list_t        free_conns;
     int                free_count;
     loom_list_t        suspended;
+    loom_list_t        unarmed;     /* resumed, refused by the poller */
     /* Open connections: changed under the lock; read without it by the
      * model's threads deciding whether they may exit (relaxed: a stopping
      * child's threads look again after each wake-up, and the last close
@@ -165,6 +166,11 @@ void loom_engine_expire_locked(loom_engine_t *e, uint64_t now);
  * module code can still reach them then, and kept, they would hold their
  * child from ever finishing a graceful stop. */
 void loom_engine_resume_suspended_locked(loom_engine_t *e, int quiet);
+
+/* Closes the connections that resuming put back but the poller refused
+ * (it said so): nobody else can reach them. Call it without the lock,
+ * after loom_engine_resume_suspended_locked, from the same thread. */
+void loom_engine_close_unarmed(loom_engine_t *e);
 
 /* The child stops (how: loom_stop_e). Gracefully, keep-alive connections
  * wait at most a short while more (a client idle that long is not racing

@@ -89,6 +89,7 @@ loom_engine_init(loom_engine_t *e, loom_child_t *ch, loom_poller_t *poller)
         &e->timers, (uint64_t) apr_time_as_msec(ap_server_conf->timeout));
     loom_list_init(&e->free_conns);
     loom_list_init(&e->suspended);
+    loom_list_init(&e->unarmed);
     e->tick_due = UINT64_MAX;
     rv = make_conn_parent(e, ch->pchild);
     if (rv != APR_SUCCESS) {
@@ -341,7 +342,24 @@ interest_of(const loom_conn_t *c)
 }
 
 
-void
+/* Under the lock: the poller refused `c` (err: -errno), said once per
+ * child, since what makes it refuse (no memory, max_user_watches) makes
+ * it refuse many. */
+static void
+arm_failed(loom_conn_t *c, int err)
+{
+    static _Atomic int said;
+
+    if (!atomic_exchange_explicit(&said, 1, memory_order_relaxed)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, -err, ap_server_conf,
+                     LOOMNO(0603) "epoll_ctl(%s) of connection %d failed; "
+                     "it is closed (and so is any other the poller refuses)",
+                     c->registered ? "MOD" : "ADD", c->watch.fd);
+    }
+}
+
+
+int
 loom_engine_park_locked(loom_conn_t *c)
 {
     loom_engine_t *e = c->engine;
@@ -362,19 +380,23 @@ loom_engine_park_locked(loom_conn_t *c)
     rc = c->registered
          ? loom_poller_mod(e->poller, &c->watch, ev, LOOM_ARM_ONESHOT)
          : loom_poller_add(e->poller, &c->watch, ev, LOOM_ARM_ONESHOT);
-    c->registered = 1;
     if (rc != 0) {
-        /* Cannot wait for it: let the deadline close it right away. */
-        c->expired = 1;
+        /* No event will come: a deadline would wait for it for ever. */
+        arm_failed(c, rc);
         loom_timerq_stop(&e->timers, &c->timer);
-        loom_timerq_start_at(&e->timers, &c->timer, 0);
+        count_parked(e, c->state, -1);
+        return -1;
     }
+    c->registered = 1;
+    return 0;
 }
 
 
-void
+int
 loom_engine_park(loom_conn_t *c)
 {
+    int rc;
+
     /* Modules hear that the connection leaves its thread only once their
      * code ran on it, and hear of its return the next time it does. */
     if (c->started && !c->hooks_out && c->state != LOOM_CONN_LINGER) {
@@ -382,8 +404,9 @@ loom_engine_park(loom_conn_t *c)
         ap_run_suspend_connection(c->c, NULL);
     }
     pthread_mutex_lock(&c->engine->lock);
-    loom_engine_park_locked(c);
+    rc = loom_engine_park_locked(c);
     pthread_mutex_unlock(&c->engine->lock);
+    return rc;
 }
 
 
@@ -424,6 +447,13 @@ loom_engine_unsuspend_locked(loom_conn_t *c)
 {
     loom_list_remove(&c->link);
     count_parked(c->engine, LOOM_CONN_SUSPENDED, -1);
+}
+
+
+void
+loom_engine_unarmed_locked(loom_conn_t *c)
+{
+    loom_list_append(&c->engine->unarmed, &c->link);
 }
 
 

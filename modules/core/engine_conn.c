@@ -272,8 +272,10 @@ run(loom_engine_thread_t *t, loom_conn_t *c)
         }
         next = step(t, c);
         if (next == c->state) {
-            loom_engine_park(c);    /* an event or its deadline resumes it */
-            return;
+            if (loom_engine_park(c) == 0) {
+                return;         /* an event or its deadline resumes it */
+            }
+            next = LOOM_CONN_CLOSED;   /* it could not wait: it ends */
         }
         enter(c, next);
     }
@@ -366,6 +368,29 @@ loom_engine_resume_suspended_locked(loom_engine_t *e, int quiet)
         loom_engine_unsuspend_locked(c);
         enter(c, LOOM_CONN_WRITE);
         c->cs.sense = CONN_SENSE_WANT_WRITE;
-        loom_engine_park_locked(c);
+        if (loom_engine_park_locked(c) != 0) {
+            loom_engine_unarmed_locked(c);
+        }
+    }
+}
+
+
+void
+loom_engine_close_unarmed(loom_engine_t *e)
+{
+    for (;;) {
+        loom_conn_t *c = NULL;
+
+        pthread_mutex_lock(&e->lock);
+        if (!loom_list_empty(&e->unarmed)) {
+            c = loom_list_entry(e->unarmed.next, loom_conn_t, link);
+            loom_list_remove(&c->link);
+        }
+        pthread_mutex_unlock(&e->lock);
+        if (c == NULL) {
+            return;
+        }
+        enter(c, LOOM_CONN_CLOSED);
+        loom_engine_conn_put(c);
     }
 }

@@ -262,6 +262,7 @@ run_callback(ev_thread_t *t)
     evc->cb_running--;
     resume_suspended(evc);
     pthread_mutex_unlock(&evc->engine.lock);
+    loom_engine_close_unarmed(&evc->engine);
 }
 
 
@@ -560,7 +561,12 @@ drain(ev_child_t *evc)
         struct timespec until;
 
         resume_suspended(evc);   /* any left behind by a module */
-
+        pthread_mutex_unlock(&e->lock);
+        loom_engine_close_unarmed(e);
+        pthread_mutex_lock(&e->lock);
+        if (atomic_load_explicit(&e->conns, memory_order_relaxed) == 0) {
+            break;
+        }
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += 1;
         pthread_cond_timedwait(&e->drained, &e->lock, &until);

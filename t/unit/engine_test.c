@@ -754,3 +754,60 @@ UNIT_TEST(a_suspended_connection_waits_for_its_module_then_finishes_writing)
     UNIT_EQ(f.e.counts[LOOM_COUNT_WRITE], 0);
     UNIT_EQ(seen.processed, 1);
 }
+
+
+/* The poller stops taking descriptors (epoll_ctl fails, as it does without
+ * memory or past max_user_watches): with no event to wait for, the
+ * connection is closed at once, and counts as neither parked nor open. */
+static void
+poller_refuses(int refuse)
+{
+    static int epfd = -1;
+
+    if (refuse) {
+        epfd = f.poller->epfd;
+        f.poller->epfd = -1;
+    }
+    else {
+        f.poller->epfd = epfd;
+    }
+}
+
+UNIT_TEST(a_connection_the_poller_refuses_is_closed_at_once)
+{
+    loom_conn_t *c;
+
+    fixture();
+    c = connect_one("GET / HTTP/1.1\r\n");   /* a head that must wait */
+    poller_refuses(1);
+    loom_engine_accepted(&f.t, c);
+    poller_refuses(0);
+    UNIT_EQ(seen.processed, 0);
+    UNIT_EQ(conns(), 0);
+    UNIT_EQ(f.e.parked, 0);
+    UNIT_EQ(f.e.timers.armed, 0);
+    /* Closed with its head unread: the client gets a reset, not a FIN. */
+    UNIT_TRUE(readable(f.client) && recv(f.client, (char[16]) { 0 }, 16, 0) <= 0);
+}
+
+UNIT_TEST(a_resumed_connection_the_poller_refuses_is_closed_by_its_thread)
+{
+    loom_conn_t *c;
+
+    fixture();
+    seen.serve = suspend;
+    c = accept_with(HEAD);
+    UNIT_EQ(c->state, LOOM_CONN_SUSPENDED);
+    c->cs.state = CONN_STATE_WRITE_COMPLETION;
+    poller_refuses(1);
+    pthread_mutex_lock(&f.e.lock);
+    loom_engine_resume_suspended_locked(&f.e, 0);
+    pthread_mutex_unlock(&f.e.lock);
+    poller_refuses(0);
+    UNIT_EQ(conns(), 1);                      /* until its thread closes it */
+    UNIT_EQ(f.e.counts[LOOM_COUNT_WRITE], 0);
+    loom_engine_close_unarmed(&f.e);
+    UNIT_EQ(conns(), 0);
+    UNIT_EQ(f.e.counts[LOOM_COUNT_SUSPENDED], 0);
+    UNIT_TRUE(client_sees_close());
+}
