@@ -10,6 +10,7 @@
 
 /* Where a connection is, not what it last did. */
 typedef enum loom_conn_state {
+    LOOM_CONN_HANDSHAKE,  /* a TLS handshake waiting for the client */
     LOOM_CONN_HEAD,       /* waiting for a whole request head (no thread) */
     LOOM_CONN_PROCESS,    /* the process_connection hooks run on a thread */
     LOOM_CONN_WRITE,      /* write completion: flushing what the core kept */

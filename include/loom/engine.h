@@ -65,8 +65,10 @@ typedef struct loom_conn {
     int                 hooks_out;  /* suspend_connection ran, resume due */
     int                 lowat;      /* SO_RCVLOWAT now (1: the default) */
     int                 head_peeked; /* bytes of the head seen so far */
-    uint64_t            head_since; /* when the head wait began */
-    uint64_t            head_due;   /* when Timeout ends it */
+    int                 hs_begun;   /* a TLS record came: mod_ssl reads */
+    uint64_t            wait_since; /* when the head or handshake wait began */
+    uint64_t            wait_due;   /* when Timeout ends it */
+    apr_bucket_brigade *bb;         /* the handshake's reads, then unused */
     uint64_t            linger_due;
     long                id;
     loom_engine_t      *engine;

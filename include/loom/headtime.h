@@ -18,27 +18,36 @@
 
 #include "httpd.h"
 
+/* The stages of mod_reqtimeout that a wait without a thread applies. */
+typedef enum loom_stage {
+    LOOM_STAGE_HEADER,      /* "header=": the request head */
+    LOOM_STAGE_HANDSHAKE,   /* "handshake=": the TLS handshake */
+    LOOM_STAGES
+} loom_stage_e;
+
 typedef struct loom_headtime {
-    int first_s;    /* the head's time, s; 0: none (only Timeout bounds it) */
+    int first_s;    /* the stage's time, s; 0: none (only Timeout bounds it) */
     int max_s;      /* how far received bytes may extend it, s; 0: no cap */
     int min_rate;   /* each min_rate bytes extend it by 1 s; 0: never */
 } loom_headtime_t;
 
-/* From post_config: each server's header stage, from the configuration
- * tree. Without mod_reqtimeout every server has none. */
+/* From post_config: each server's stages, from the configuration tree.
+ * Without mod_reqtimeout every server has none. */
 void loom_headtime_setup(apr_pool_t *pconf, server_rec *main_server);
 
-/* The header stage of connections whose base server is `s` (never NULL). */
-const loom_headtime_t *loom_headtime_of(server_rec *s);
+/* Stage `stage` of connections whose base server is `s` (never NULL). */
+const loom_headtime_t *loom_headtime_of(server_rec *s, loom_stage_e stage);
 
-/* When a head whose wait began at `since_ms`, and of which `bytes` have
- * arrived, has had its time; UINT64_MAX when the stage sets none. */
+/* When a wait that began at `since_ms`, and in which `bytes` have arrived,
+ * has had its time; UINT64_MAX when the stage sets none. */
 uint64_t loom_headtime_due(const loom_headtime_t *h, uint64_t since_ms,
                          int bytes);
 
-/* Reads "header=T", "header=T-M,MinRate=R" (the value as RequestReadTimeout
- * takes it, key case-insensitive) out of one RequestReadTimeout line's
- * arguments into *h. Returns 1 when the line sets the header stage. */
-int loom_headtime_parse(const char *args, loom_headtime_t *h);
+/* Reads "header=T", "header=T-M,MinRate=R" (or "handshake=...": the
+ * value as RequestReadTimeout takes it, key case-insensitive) for `stage`
+ * out of one RequestReadTimeout line's arguments into *h. Returns 1 when
+ * the line sets that stage. */
+int loom_headtime_parse(const char *args, loom_stage_e stage,
+                        loom_headtime_t *h);
 
 #endif

@@ -6,6 +6,7 @@
 /* For each state, the states it may move to. Any parked state may close
  * when its deadline passes (its socket is already shut then). */
 static const unsigned moves[LOOM_CONN_STATES] = {
+    [LOOM_CONN_HANDSHAKE] = MOVE(LOOM_CONN_PROCESS) | MOVE(LOOM_CONN_CLOSED),
     [LOOM_CONN_HEAD]      = MOVE(LOOM_CONN_PROCESS) | MOVE(LOOM_CONN_CLOSED),
     [LOOM_CONN_PROCESS]   = MOVE(LOOM_CONN_WRITE) | MOVE(LOOM_CONN_WAITIO)
                             | MOVE(LOOM_CONN_SUSPENDED)
@@ -18,6 +19,7 @@ static const unsigned moves[LOOM_CONN_STATES] = {
     [LOOM_CONN_LINGER]    = MOVE(LOOM_CONN_CLOSED),
     [LOOM_CONN_SUSPENDED] = MOVE(LOOM_CONN_WRITE),     /* resumed */
     [LOOM_CONN_CLOSED]    = MOVE(LOOM_CONN_HEAD)       /* accepted */
+                            | MOVE(LOOM_CONN_HANDSHAKE)   /* ...TLS */
                             | MOVE(LOOM_CONN_LINGER),  /* ...and refused */
 };
 
@@ -69,6 +71,7 @@ loom_conn_count_of(loom_conn_state_e s)
     case LOOM_CONN_LINGER:    return LOOM_COUNT_LINGER;
     case LOOM_CONN_WAITIO:    return LOOM_COUNT_WAITIO;
     case LOOM_CONN_SUSPENDED: return LOOM_COUNT_SUSPENDED;
+    case LOOM_CONN_HANDSHAKE:
     case LOOM_CONN_HEAD:
     case LOOM_CONN_PROCESS:
     case LOOM_CONN_CLOSED:
@@ -82,6 +85,7 @@ int
 loom_conn_parks(loom_conn_state_e s)
 {
     switch (s) {
+    case LOOM_CONN_HANDSHAKE:
     case LOOM_CONN_HEAD:
     case LOOM_CONN_WRITE:
     case LOOM_CONN_KEEPALIVE:
@@ -101,6 +105,7 @@ const char *
 loom_conn_state_name(loom_conn_state_e s)
 {
     switch (s) {
+    case LOOM_CONN_HANDSHAKE: return "handshake";
     case LOOM_CONN_HEAD:      return "head";
     case LOOM_CONN_PROCESS:   return "process";
     case LOOM_CONN_WRITE:     return "write";

@@ -1,6 +1,7 @@
 /* The connection engine's records, counts, parking and deadlines (see
  * loom/engine.h); the state machine itself is engine_conn.c. */
 #include <errno.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@
 #include "loom/headtime.h"
 #include "loom/log.h"
 #include "loom/tags.h"
+#include "loom/tcpinfo.h"
 #include "engine_int.h"
 
 #define FREE_CONNS_KEEP  64     /* recycled records kept per child */
@@ -215,11 +217,12 @@ loom_engine_conn_put(loom_conn_t *c)
     apr_pool_clear(c->ptrans);    /* closes the socket */
     c->c = NULL;
     c->sock = NULL;
-    c->registered = c->started = c->lingering = c->tls = 0;
+    c->bb = NULL;
+    c->registered = c->started = c->lingering = c->tls = c->hs_begun = 0;
     c->hooks_out = 0;
     c->lowat = 1;
     c->head_peeked = 0;
-    c->head_due = 0;
+    c->wait_due = 0;
     pthread_mutex_lock(&e->lock);
     loom_engine_count_open_locked(e, -1);
     if (keep_locked(e, c)) {
@@ -277,12 +280,25 @@ arm_in(loom_engine_t *e, loom_conn_t *c, uint64_t ms, uint64_t now)
 
 
 uint64_t
-loom_engine_head_deadline(const loom_conn_t *c)
+loom_engine_wait_deadline(const loom_conn_t *c)
 {
-    uint64_t stage = loom_headtime_due(loom_headtime_of(c->c->base_server),
-                                       c->head_since, c->head_peeked);
+    server_rec *s = c->c->base_server;
+    const loom_headtime_t *h;
+    uint64_t bytes, stage;
 
-    return stage < c->head_due ? stage : c->head_due;
+    if (c->state == LOOM_CONN_HANDSHAKE) {
+        /* What OpenSSL read is not ours to count: the kernel's count of
+         * what the client sent serves, and costs a call only with a rate. */
+        h = loom_headtime_of(s, LOOM_STAGE_HANDSHAKE);
+        bytes = h->min_rate > 0 ? loom_tcp_bytes_received(c->watch.fd) : 0;
+    }
+    else {
+        h = loom_headtime_of(s, LOOM_STAGE_HEADER);
+        bytes = (uint64_t) c->head_peeked;
+    }
+    stage = loom_headtime_due(h, c->wait_since,
+                              bytes > INT_MAX ? INT_MAX : (int) bytes);
+    return stage < c->wait_due ? stage : c->wait_due;
 }
 
 
@@ -302,12 +318,13 @@ arm_for_state(loom_engine_t *e, loom_conn_t *c, uint64_t now)
             arm_in(e, c, ms_of(s->keep_alive_timeout), now);
         }
         break;
+    case LOOM_CONN_HANDSHAKE:
     case LOOM_CONN_HEAD:
         loom_timerq_start_lane_at(&e->timers, &c->timer,
                                   ms_of(s->timeout)
                                   == e->timers.lane_ms[e->head_lane]
                                   ? e->head_lane : -1,
-                                  loom_engine_head_deadline(c));
+                                  loom_engine_wait_deadline(c));
         break;
     case LOOM_CONN_WRITE:
     case LOOM_CONN_WAITIO:

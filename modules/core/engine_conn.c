@@ -29,17 +29,18 @@
 
 /* The only writer of c->state. A move the state machine does not make is
  * a bug in it: the child stops there, and the parent says so. Entering a
- * head wait starts its clock: Timeout bounds the whole head, not each
- * byte, or a client trickling one a second would hold on for ever. */
+ * head or handshake wait starts its clock: Timeout bounds the whole wait,
+ * not each byte, or a client trickling one a second would hold on for
+ * ever. */
 static void
 enter(loom_conn_t *c, loom_conn_state_e next)
 {
     ap_assert(loom_conn_move_ok(c->state, next));
     c->state = next;
     c->woken = 0;
-    if (next == LOOM_CONN_HEAD) {
-        c->head_since = loom_now_ms();
-        c->head_due = c->head_since
+    if (next == LOOM_CONN_HEAD || next == LOOM_CONN_HANDSHAKE) {
+        c->wait_since = loom_now_ms();
+        c->wait_due = c->wait_since
                       + (uint64_t) apr_time_as_msec(c->c->base_server->timeout);
     }
 }
@@ -112,6 +113,82 @@ head_step(loom_conn_t *c)
 }
 
 
+/* Before mod_ssl reads anything: a client that speaks TLS starts with a
+ * handshake record (0x16), and its handshake goes on here. One that sends
+ * something else (plain HTTP to the TLS port) goes to the hooks once the
+ * 5 bytes OpenSSL needs to tell HTTP are there, so that mod_ssl's hook
+ * answers it with its 400 as under stock (a handshake step of ours would
+ * take the request line mod_ssl makes up for that answer); until then it
+ * waits here, as a head would. */
+static loom_conn_state_e
+handshake_first_bytes(loom_conn_t *c)
+{
+    char buf[5];
+    ssize_t n = recv(c->watch.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+
+    if (n == 0) {
+        return LOOM_CONN_CLOSED;    /* the client left */
+    }
+    if (n < 0) {
+        return errno == EAGAIN || errno == EINTR ? LOOM_CONN_HANDSHAKE
+                                                 : LOOM_CONN_CLOSED;
+    }
+    if (buf[0] == 0x16) {
+        c->hs_begun = 1;
+        return LOOM_CONN_HANDSHAKE;
+    }
+    if ((size_t) n == sizeof(buf)
+        || (c->head_peeked > 0 && n <= c->head_peeked)) {
+        return LOOM_CONN_PROCESS;   /* enough to tell, or nothing new */
+    }
+    set_lowat(c, (int) n + 1);      /* wake on the next byte only */
+    c->head_peeked = (int) n;
+    return LOOM_CONN_HANDSHAKE;
+}
+
+
+/* Advances a TLS handshake as far as the bytes that arrived allow, without
+ * waiting for more (docs/research/mod_ssl-handshake.md): mod_ssl answers
+ * EAGAIN when OpenSSL wants more of the client. Its callbacks (SNI, ALPN,
+ * session resumption, client certificates) run inside the call. */
+static loom_conn_state_e
+handshake_step(loom_engine_thread_t *t, loom_conn_t *c)
+{
+    conn_rec *cr = c->c;
+    apr_status_t rv;
+
+    if (!c->hs_begun) {
+        loom_conn_state_e first = handshake_first_bytes(c);
+
+        if (first != LOOM_CONN_HANDSHAKE || !c->hs_begun) {
+            return first;
+        }
+    }
+    cr->sbh = t->sbh;
+    cr->current_thread = t->lt->thread;
+    if (c->bb == NULL) {
+        c->bb = apr_brigade_create(cr->pool, cr->bucket_alloc);
+    }
+    atomic_store_explicit(&t->lt->busy_fd, c->watch.fd, memory_order_relaxed);
+    rv = ap_get_brigade(cr->input_filters, c->bb, AP_MODE_INIT,
+                        APR_NONBLOCK_READ, 0);
+    atomic_store_explicit(&t->lt->busy_fd, -1, memory_order_relaxed);
+    apr_brigade_cleanup(c->bb);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        return LOOM_CONN_HANDSHAKE;
+    }
+    if (rv == APR_SUCCESS || (!cr->aborted && !ap_ssl_conn_is_ssl(cr))) {
+        /* Done; or plain HTTP on a TLS port, which mod_ssl's hook answers
+         * with its 400, as under stock. */
+        return LOOM_CONN_PROCESS;
+    }
+    /* mod_ssl said why. A lingering close would flush through its filter,
+     * which would try the handshake again, blocking. */
+    cr->aborted = 1;
+    return LOOM_CONN_CLOSED;
+}
+
+
 /* Whether serving this connection now mostly means waiting for someone
  * else, so that the model may let its thread stop counting at once:
  * - a TLS handshake waits for the client's second flight;
@@ -135,7 +212,7 @@ process_step(loom_engine_thread_t *t, loom_conn_t *c)
 
     set_lowat(c, 1);          /* httpd's own reads take what there is */
     c->head_peeked = 0;       /* the next head starts afresh */
-    c->head_due = 0;
+    c->wait_due = 0;
 
     cr->sbh = t->sbh;
     cr->current_thread = t->lt->thread;
@@ -232,6 +309,7 @@ static loom_conn_state_e
 step(loom_engine_thread_t *t, loom_conn_t *c)
 {
     switch (c->state) {
+    case LOOM_CONN_HANDSHAKE: return handshake_step(t, c);
     case LOOM_CONN_HEAD:      return head_step(c);
     case LOOM_CONN_PROCESS:   return process_step(t, c);
     case LOOM_CONN_WRITE:     return write_step(c);
@@ -262,6 +340,7 @@ run(loom_engine_thread_t *t, loom_conn_t *c)
         case LOOM_CONN_CLOSED:
             loom_engine_conn_put(c);
             return;
+        case LOOM_CONN_HANDSHAKE:
         case LOOM_CONN_HEAD:
         case LOOM_CONN_PROCESS:
         case LOOM_CONN_WRITE:
@@ -282,18 +361,26 @@ run(loom_engine_thread_t *t, loom_conn_t *c)
 }
 
 
-/* A head closed by mod_reqtimeout's header stage (not by Timeout, nor by
- * a poller that could not take it) is said so, as the module would. */
+/* A head or handshake closed by one of mod_reqtimeout's stages (not by
+ * Timeout) is said so, as the module would. */
 static void
-log_head_stage_end(const loom_conn_t *c)
+log_stage_end(const loom_conn_t *c)
 {
-    uint64_t due = loom_engine_head_deadline(c);
+    uint64_t due = loom_engine_wait_deadline(c);
+    int s = (int) ((due - c->wait_since) / 1000);
 
-    if (due < c->head_due && loom_now_ms() >= due) {
+    if (due >= c->wait_due || loom_now_ms() < due) {
+        return;
+    }
+    if (c->state == LOOM_CONN_HANDSHAKE) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c->c, LOOMNO(0604)
+                      "TLS handshake not complete after %d s "
+                      "(RequestReadTimeout handshake), closing", s);
+    }
+    else {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c->c, LOOMNO(1204)
                       "request head not complete after %d s "
-                      "(RequestReadTimeout header), closing",
-                      (int) ((due - c->head_since) / 1000));
+                      "(RequestReadTimeout header), closing", s);
     }
 }
 
@@ -307,8 +394,11 @@ loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev)
     if (expired) {
         /* Timed out: a keep-alive or head wait just ends; a stalled write
          * or a lingering close ends too, the socket is already shut. */
-        if (c->state == LOOM_CONN_HEAD) {
-            log_head_stage_end(c);
+        if (c->state == LOOM_CONN_HEAD || c->state == LOOM_CONN_HANDSHAKE) {
+            log_stage_end(c);
+        }
+        if (c->state == LOOM_CONN_HANDSHAKE) {
+            c->c->aborted = 1;   /* mod_ssl's cleanup must not write */
         }
         enter(c, LOOM_CONN_CLOSED);
     }
@@ -343,7 +433,17 @@ loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c)
     ap_update_vhost_given_ip(cr);
     ap_pre_connection(cr, c->sock);     /* marks c->aborted on failure */
     c->cs.state = CONN_STATE_PROCESSING;
-    enter(c, cr->aborted ? LOOM_CONN_LINGER : LOOM_CONN_HEAD);
+    if (cr->aborted) {
+        enter(c, LOOM_CONN_LINGER);
+    }
+    else if (e->ch->st->cfg->wait_for_head && ap_ssl_conn_is_ssl(cr)
+             && loom_headwait_first(cr->base_server)) {
+        c->tls = 1;                     /* mod_ssl serves this address */
+        enter(c, LOOM_CONN_HANDSHAKE);
+    }
+    else {
+        enter(c, LOOM_CONN_HEAD);
+    }
     run(t, c);
 }
 

@@ -35,9 +35,9 @@ void loom_engine_unarmed_locked(loom_conn_t *c);
 /* Closes `c` (its pool goes) and keeps or frees its record. */
 void loom_engine_conn_put(loom_conn_t *c);
 
-/* When a head still waiting without a thread has had its time: Timeout
- * from the start of the wait, or mod_reqtimeout's header stage if that
- * ends first (loom/headtime.h). */
-uint64_t loom_engine_head_deadline(const loom_conn_t *c);
+/* When a head or a TLS handshake still waiting without a thread has had
+ * its time: Timeout from the start of the wait, or mod_reqtimeout's header
+ * or handshake stage if that ends first (loom/headtime.h). */
+uint64_t loom_engine_wait_deadline(const loom_conn_t *c);
 
 #endif

@@ -20,10 +20,24 @@ slot_owner(void)
     return loom_mpm_ops()->module;
 }
 
-/* mod_reqtimeout's header stage when it is loaded and nothing sets it:
- * 20 s, extended by 1 s per 500 bytes received, up to 40 s. */
-static const loom_headtime_t reqtimeout_default = { 20, 40, 500 };
+/* mod_reqtimeout's stages when it is loaded and nothing sets them: the
+ * header has 20 s, extended by 1 s per 500 bytes received, up to 40 s;
+ * the handshake has none (only Timeout bounds it). */
+static const loom_headtime_t stage_default[LOOM_STAGES] = {
+    [LOOM_STAGE_HEADER]    = { 20, 40, 500 },
+    [LOOM_STAGE_HANDSHAKE] = { 0, 0, 0 },
+};
 static const loom_headtime_t no_limit = { 0, 0, 0 };
+static const char *const stage_key[LOOM_STAGES] = {
+    [LOOM_STAGE_HEADER]    = "header=",
+    [LOOM_STAGE_HANDSHAKE] = "handshake=",
+};
+
+/* One server's stages, and which of them its own lines set. */
+typedef struct server_stages {
+    loom_headtime_t stage[LOOM_STAGES];
+    int             set[LOOM_STAGES];
+} server_stages_t;
 
 
 /* A whole non-negative number, with the directives' own parser. */
@@ -65,8 +79,10 @@ parse_value(char *v, loom_headtime_t *h)
 
 
 int
-loom_headtime_parse(const char *args, loom_headtime_t *h)
+loom_headtime_parse(const char *args, loom_stage_e stage, loom_headtime_t *h)
 {
+    const char *key = stage_key[stage];
+    size_t keylen = strlen(key);
     char word[256];
     int found = 0;
 
@@ -76,8 +92,8 @@ loom_headtime_parse(const char *args, loom_headtime_t *h)
         if (n > 0 && n < sizeof(word)) {
             memcpy(word, args, n);
             word[n] = '\0';
-            if (strncasecmp(word, "header=", 7) == 0
-                && parse_value(word + 7, h)) {
+            if (strncasecmp(word, key, keylen) == 0
+                && parse_value(word + keylen, h)) {
                 found = 1;         /* the last one counts, as for the module */
             }
         }
@@ -88,37 +104,63 @@ loom_headtime_parse(const char *args, loom_headtime_t *h)
 }
 
 
-static loom_headtime_t *
+static server_stages_t *
 own_of(server_rec *s)
 {
     return ap_get_module_config(s->module_config, slot_owner());
 }
 
 
-/* One RequestReadTimeout line: the last that sets the header stage of a
- * server counts, as it does for the module. */
+static server_stages_t *
+own_or_new(server_rec *s, apr_pool_t *pconf)
+{
+    server_stages_t *own = own_of(s);
+
+    if (own == NULL) {
+        own = apr_pcalloc(pconf, sizeof(*own));
+        ap_set_module_config(s->module_config, slot_owner(), own);
+    }
+    return own;
+}
+
+
+/* One RequestReadTimeout line: for each stage, the last line that sets it
+ * for a server counts, as it does for the module. */
 static void
 take_line(server_rec *s, const char *args, void *pconf)
 {
     loom_headtime_t h;
-    loom_headtime_t *own;
+    int i;
 
-    if (!loom_headtime_parse(args, &h)) {
-        return;
+    for (i = 0; i < LOOM_STAGES; i++) {
+        if (loom_headtime_parse(args, (loom_stage_e) i, &h)) {
+            server_stages_t *own = own_or_new(s, pconf);
+
+            own->stage[i] = h;
+            own->set[i] = 1;
+        }
     }
-    own = own_of(s);
-    if (own == NULL) {
-        own = apr_palloc(pconf, sizeof(*own));
-        ap_set_module_config(s->module_config, slot_owner(), own);
+}
+
+
+/* Stages `own` does not set come from `from`. */
+static void
+inherit(server_stages_t *own, const loom_headtime_t *from)
+{
+    int i;
+
+    for (i = 0; i < LOOM_STAGES; i++) {
+        if (!own->set[i]) {
+            own->stage[i] = from[i];
+        }
     }
-    *own = h;
 }
 
 
 void
 loom_headtime_setup(apr_pool_t *pconf, server_rec *main_server)
 {
-    const loom_headtime_t *base;
+    server_stages_t *base;
     server_rec *s;
 
     /* The slots may still hold the previous generation's values. */
@@ -129,29 +171,21 @@ loom_headtime_setup(apr_pool_t *pconf, server_rec *main_server)
         return;
     }
     loom_conftree_each("RequestReadTimeout", main_server, take_line, pconf);
-    /* A virtual host that sets nothing has the main server's stage. */
-    base = own_of(main_server);
-    if (base == NULL) {
-        ap_set_module_config(main_server->module_config,
-                             slot_owner(),
-                             (void *) &reqtimeout_default);
-        base = &reqtimeout_default;
-    }
+    /* A virtual host has the main server's stages where it sets none. */
+    base = own_or_new(main_server, pconf);
+    inherit(base, stage_default);
     for (s = main_server->next; s != NULL; s = s->next) {
-        if (own_of(s) == NULL) {
-            ap_set_module_config(s->module_config, slot_owner(),
-                                 (void *) base);
-        }
+        inherit(own_or_new(s, pconf), base->stage);
     }
 }
 
 
 const loom_headtime_t *
-loom_headtime_of(server_rec *s)
+loom_headtime_of(server_rec *s, loom_stage_e stage)
 {
-    const loom_headtime_t *h = own_of(s);
+    const server_stages_t *own = own_of(s);
 
-    return h != NULL ? h : &no_limit;
+    return own != NULL ? &own->stage[stage] : &no_limit;
 }
 
 

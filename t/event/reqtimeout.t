@@ -2,7 +2,10 @@
 # LoomWaitForHead). With RequestReadTimeout handshake=2 header=2 body=2
 # and Timeout 5:
 #  - a TLS client that stalls after its ClientHello is closed after 2 s
-#    (the handshake runs on a thread, as stock's, so the stage applies);
+#    (with LoomWaitForHead Off, and for stock, the handshake runs on a
+#    thread and mod_reqtimeout times it; with it On the handshake waits
+#    without a thread and Loom applies the handshake stage, with a
+#    LOOM0604 line);
 #  - a POST whose body stalls gets 408 after 2 s;
 #  - a request head that stalls halfway ends after the header stage's
 #    time: 2 s on the main server, 3 s on a virtual host that sets
@@ -91,7 +94,7 @@ my $POST = "POST /index.html HTTP/1.1\r\nHost: localhost\r\n"
 
 sub near ($t, $want) { $t > $want - 0.5 && $t < $want + 1.5 }
 
-plan tests => $kind eq 'loom' ? 16 : 7;
+plan tests => $kind eq 'loom' ? 18 : 7;
 
 my @cases = $kind eq 'loom'
     ? (['LoomWaitForHead On', ''], ['LoomWaitForHead Off', 'LoomWaitForHead Off'])
@@ -126,12 +129,15 @@ for my $case (@cases) {
     my @stages = $log =~ /AH01382: Request (\w+) read timeout/g;
     my %seen = map { $_ => 1 } @stages;
     is_deeply [sort keys %seen],
-              [sort 'handshake', 'body', $waits ? () : 'header'],
+              [sort 'body', $waits ? () : ('header', 'handshake')],
         "$name: mod_reqtimeout logged the stages that timed out on a thread (@stages)";
     if ($kind eq 'loom') {
         my @loom = $log =~ /LOOM1204: request head not complete after (\d+) s/g;
         is_deeply [sort @loom], $waits ? [2, 3, 3] : [],
             "$name: Loom logged the heads it closed itself (@loom)";
+        my @hs = $log =~ /LOOM0604: TLS handshake not complete after (\d+) s/g;
+        is_deeply \@hs, $waits ? [2] : [],
+            "$name: and the handshake it closed itself (@hs)";
     }
     is_deeply [$s->crashes], [], "$name: no child crashed";
     $s->stop;

@@ -13,6 +13,9 @@ static const struct {
     loom_conn_state_e from, to;
 } made[] = {
     { LOOM_CONN_CLOSED,    LOOM_CONN_HEAD },      /* accepted */
+    { LOOM_CONN_CLOSED,    LOOM_CONN_HANDSHAKE }, /* accepted, TLS */
+    { LOOM_CONN_HANDSHAKE, LOOM_CONN_PROCESS },   /* done, or plain HTTP */
+    { LOOM_CONN_HANDSHAKE, LOOM_CONN_CLOSED },    /* failed, expired */
     { LOOM_CONN_CLOSED,    LOOM_CONN_LINGER },    /* pre_connection failed */
     { LOOM_CONN_HEAD,      LOOM_CONN_PROCESS },   /* head whole, TLS, ... */
     { LOOM_CONN_HEAD,      LOOM_CONN_CLOSED },    /* client left, expired */
@@ -145,7 +148,8 @@ UNIT_TEST(any_other_return_code_or_an_aborted_client_lingers)
 UNIT_TEST(each_parked_state_counts_in_its_own_figure_and_no_other_counts)
 {
     static const int want[N] = {
-        [LOOM_CONN_HEAD]      = -1,   /* stock has no figure for it */
+        [LOOM_CONN_HANDSHAKE] = -1,   /* stock has no figure for it */
+        [LOOM_CONN_HEAD]      = -1,   /* nor for this */
         [LOOM_CONN_PROCESS]   = -1,   /* busy, on a thread */
         [LOOM_CONN_WRITE]     = LOOM_COUNT_WRITE,
         [LOOM_CONN_KEEPALIVE] = LOOM_COUNT_KEEPALIVE,

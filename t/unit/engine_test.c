@@ -39,6 +39,12 @@ static struct {
     int               tls_in_hook;
     int               suspended_in_hook;
     loom_conn_state_e at_linger;
+    int               ssl;         /* mod_ssl serves the address */
+    int               hello_bytes; /* what the handshake needs to finish */
+    int               hs_read;     /* what it has read so far */
+    int               hs_calls;    /* non-blocking INIT reads made */
+    int               hs_fails;    /* the client's bytes are no TLS */
+    conn_rec         *conn;        /* the newest connection */
     /* What the process_connection hooks do on the call-th call (from 1). */
     void            (*serve)(conn_rec *c, int call);
 } seen;
@@ -172,6 +178,7 @@ ap_update_vhost_given_ip(conn_rec *c)
 int
 ap_pre_connection(conn_rec *c, void *csd)
 {
+    seen.conn = c;
     c->aborted = seen.pre_fails;
     return seen.pre_fails ? DONE : OK;
 }
@@ -185,11 +192,50 @@ ap_get_protocol(conn_rec *c)
 }
 
 
-/* mod_ssl: nobody owns a connection. */
+/* mod_ssl: it owns the connections of an address when the test says so,
+ * until a failed handshake frees its state. */
 int
 ap_ssl_conn_is_ssl(conn_rec *c)
 {
-    return 0;
+    return seen.ssl && !seen.hs_fails;
+}
+
+
+static loom_conn_t *record_of(const conn_rec *c);
+
+/* TCP_INFO's count (tcpinfo.c cannot share this file: its kernel header
+ * clashes with the C library's): what the handshake has read. */
+uint64_t
+loom_tcp_bytes_received(int fd)
+{
+    return (uint64_t) seen.hs_read;
+}
+
+/* mod_ssl's input filter asked for AP_MODE_INIT without blocking: the
+ * handshake reads what has come and finishes once `hello_bytes` have;
+ * EAGAIN until then; bytes that are no TLS end it, as mod_ssl ends it,
+ * with the client marked gone. */
+apr_status_t
+ap_get_brigade(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t mode,
+               apr_read_type_e block, apr_off_t readbytes)
+{
+    conn_rec *c = seen.conn;           /* the filters would know it */
+    char buf[4096];
+    ssize_t n;
+
+    if (mode != AP_MODE_INIT || block != APR_NONBLOCK_READ) {
+        return APR_EGENERAL;
+    }
+    seen.hs_calls++;
+    while ((n = recv(record_of(c)->watch.fd, buf, sizeof(buf),
+                     MSG_DONTWAIT)) > 0) {
+        seen.hs_read += (int) n;
+    }
+    if (seen.hs_fails) {
+        c->aborted = 1;
+        return APR_ECONNABORTED;
+    }
+    return seen.hs_read >= seen.hello_bytes ? APR_SUCCESS : APR_EAGAIN;
 }
 
 
@@ -520,7 +566,7 @@ UNIT_TEST(a_head_waits_within_timeout_from_the_start_of_the_wait)
     usleep(20000);
     say("Host: a\r\n");
     deliver(c);                         /* more bytes do not extend it */
-    UNIT_EQ(c->timer.due, c->head_since + TIMEOUT_MS);
+    UNIT_EQ(c->timer.due, c->wait_since + TIMEOUT_MS);
 
     expire_at(c->timer.due);
     deliver(c);
@@ -810,4 +856,86 @@ UNIT_TEST(a_resumed_connection_the_poller_refuses_is_closed_by_its_thread)
     UNIT_EQ(conns(), 0);
     UNIT_EQ(f.e.counts[LOOM_COUNT_SUSPENDED], 0);
     UNIT_TRUE(client_sees_close());
+}
+
+
+/* --- TLS: the handshake waits in the poller too. --- */
+
+UNIT_TEST(a_tls_handshake_waits_parked_until_its_client_has_sent_enough)
+{
+    loom_conn_t *c;
+
+    fixture();
+    seen.ssl = 1;
+    seen.hello_bytes = 30;
+    c = accept_with("\x16\x03\x01\x01\x19hello");   /* 10 of 30 */
+    UNIT_EQ(c->state, LOOM_CONN_HANDSHAKE);
+    UNIT_EQ(seen.hs_calls, 1);
+    UNIT_EQ(seen.processed, 0);
+    UNIT_EQ(f.e.parked, 1);
+    UNIT_TRUE(loom_timerq_armed(&c->timer));
+    UNIT_EQ(c->timer.due, c->wait_since + TIMEOUT_MS);   /* no stage set */
+
+    say("0123456789");                     /* 20 of 30: still waiting */
+    deliver(c);
+    UNIT_EQ(c->state, LOOM_CONN_HANDSHAKE);
+    UNIT_EQ(seen.processed, 0);
+    say("0123456789");
+    deliver(c);                            /* done: the hooks run */
+    UNIT_EQ(seen.hs_calls, 3);
+    UNIT_EQ(seen.processed, 1);
+    UNIT_EQ(seen.in_hook, LOOM_CONN_PROCESS);
+    UNIT_EQ(seen.tls_in_hook, 1);
+}
+
+
+UNIT_TEST(a_stalled_tls_handshake_is_closed_at_timeout_without_the_hooks)
+{
+    loom_conn_t *c;
+
+    fixture();
+    seen.ssl = 1;
+    seen.hello_bytes = 30;
+    c = accept_with("\x16\x03\x01");
+    expire_at(c->timer.due - 1);
+    UNIT_TRUE(loom_timerq_armed(&c->timer));
+    expire_at(c->timer.due);
+    deliver(c);
+    UNIT_EQ(seen.processed, 0);
+    UNIT_EQ(seen.lingered, 0);             /* no flush through mod_ssl */
+    UNIT_EQ(conns(), 0);
+    UNIT_TRUE(client_sees_close());
+}
+
+
+UNIT_TEST(a_failed_tls_handshake_closes_without_the_hooks)
+{
+    loom_conn_t *c;
+
+    fixture();
+    seen.ssl = 1;
+    seen.hello_bytes = 30;
+    c = accept_with("\x16\x03\x01");
+    seen.hs_fails = 1;
+    say("garbage");
+    deliver(c);
+    UNIT_EQ(seen.processed, 0);
+    UNIT_EQ(seen.lingered, 0);
+    UNIT_EQ(conns(), 0);
+    UNIT_EQ(f.e.parked, 0);
+}
+
+
+UNIT_TEST(without_the_head_wait_a_tls_handshake_runs_in_the_hooks_as_stock)
+{
+    loom_conn_t *c;
+
+    fixture();
+    f.cfg.wait_for_head = 0;
+    seen.ssl = 1;
+    seen.hello_bytes = 30;
+    c = accept_with("\x16\x03\x01");
+    UNIT_EQ(seen.hs_calls, 0);
+    UNIT_EQ(seen.processed, 1);
+    UNIT_TRUE(c->state != LOOM_CONN_HANDSHAKE);
 }

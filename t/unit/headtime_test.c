@@ -30,12 +30,24 @@ ap_find_linked_module(const char *name)
 }
 
 static loom_headtime_t
-parsed(const char *args, int *found)
+parsed_stage(const char *args, loom_stage_e stage, int *found)
 {
     loom_headtime_t h = { -1, -1, -1 };
 
-    *found = loom_headtime_parse(args, &h);
+    *found = loom_headtime_parse(args, stage, &h);
     return h;
+}
+
+static loom_headtime_t
+parsed(const char *args, int *found)
+{
+    return parsed_stage(args, LOOM_STAGE_HEADER, found);
+}
+
+static int
+first_s(server_rec *s, loom_stage_e stage)
+{
+    return loom_headtime_of(s, stage)->first_s;
 }
 
 UNIT_TEST(the_header_stage_is_read_in_each_form)
@@ -78,6 +90,22 @@ UNIT_TEST(other_stages_and_junk_set_nothing_and_the_last_line_counts)
     UNIT_EQ(h.first_s, 7);
 }
 
+UNIT_TEST(the_handshake_stage_is_read_apart_from_the_header_stage)
+{
+    int found;
+    loom_headtime_t h;
+
+    h = parsed_stage("handshake=5-15,MinRate=1000 header=3", LOOM_STAGE_HANDSHAKE,
+                     &found);
+    UNIT_EQ(found, 1);
+    UNIT_EQ(h.first_s, 5);
+    UNIT_EQ(h.max_s, 15);
+    UNIT_EQ(h.min_rate, 1000);
+    h = parsed_stage("header=20-40,MinRate=500", LOOM_STAGE_HANDSHAKE, &found);
+    UNIT_EQ(found, 0);
+    UNIT_EQ(h.first_s, -1);
+}
+
 UNIT_TEST(received_bytes_extend_the_time_up_to_its_cap)
 {
     loom_headtime_t deflt = { 20, 40, 500 }, fixed = { 5, 0, 0 }, off = { 0, 0, 0 };
@@ -102,24 +130,46 @@ UNIT_TEST(each_line_sets_its_own_server_and_the_rest_inherit)
     apr_initialize();
     apr_pool_create(&p, NULL);
     loom_headtime_setup(p, main_server);
-    UNIT_EQ(loom_headtime_of(main_server)->first_s, 8);
-    UNIT_EQ(loom_headtime_of(v1)->first_s, 3);
-    UNIT_EQ(loom_headtime_of(v2)->first_s, 8);
+    UNIT_EQ(first_s(main_server, LOOM_STAGE_HEADER), 8);
+    UNIT_EQ(first_s(v1, LOOM_STAGE_HEADER), 3);
+    UNIT_EQ(first_s(v2, LOOM_STAGE_HEADER), 8);
+    UNIT_EQ(first_s(v1, LOOM_STAGE_HANDSHAKE), 0);   /* none by default */
 
     /* Nothing set: mod_reqtimeout's own defaults, 20-40 s at 500 B/s. */
     ap_conftree = vh2;
     vh2->next = NULL;
     loom_headtime_setup(p, main_server);
-    UNIT_EQ(loom_headtime_of(main_server)->first_s, 20);
-    UNIT_EQ(loom_headtime_of(v1)->max_s, 40);
-    UNIT_EQ(loom_headtime_of(v2)->min_rate, 500);
+    UNIT_EQ(first_s(main_server, LOOM_STAGE_HEADER), 20);
+    UNIT_EQ(loom_headtime_of(v1, LOOM_STAGE_HEADER)->max_s, 40);
+    UNIT_EQ(loom_headtime_of(v2, LOOM_STAGE_HEADER)->min_rate, 500);
 
     /* Without mod_reqtimeout, no server has a header stage. */
     reqtimeout_loaded = 0;
     ap_conftree = t.top;
     loom_headtime_setup(p, main_server);
-    UNIT_EQ(loom_headtime_of(main_server)->first_s, 0);
-    UNIT_EQ(loom_headtime_of(v1)->first_s, 0);
+    UNIT_EQ(first_s(main_server, LOOM_STAGE_HEADER), 0);
+    UNIT_EQ(first_s(v1, LOOM_STAGE_HEADER), 0);
+}
+
+UNIT_TEST(each_stage_is_inherited_on_its_own)
+{
+    /* main sets the handshake stage only; a vhost sets its header stage:
+     * it keeps the main server's handshake stage, and the other vhost has
+     * the default header stage with the main server's handshake stage. */
+    two_hosts_t t = two_hosts("RequestReadTimeout", "handshake=6",
+                              "header=3", "body=9");
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    reqtimeout_loaded = 1;
+    loom_headtime_setup(p, t.main_server);
+    UNIT_EQ(first_s(t.main_server, LOOM_STAGE_HANDSHAKE), 6);
+    UNIT_EQ(first_s(t.main_server, LOOM_STAGE_HEADER), 20);
+    UNIT_EQ(first_s(t.v1, LOOM_STAGE_HEADER), 3);
+    UNIT_EQ(first_s(t.v1, LOOM_STAGE_HANDSHAKE), 6);
+    UNIT_EQ(first_s(t.v2, LOOM_STAGE_HEADER), 20);
+    UNIT_EQ(first_s(t.v2, LOOM_STAGE_HANDSHAKE), 6);
 }
 
 
