@@ -20,14 +20,17 @@ sub _on_load_cpu ($nofile, @cmd) {
             $^X, @cmd];
 }
 
-# %a: port, mode (idle|slow), nofile, limit (seconds a batch may take), dir.
+# %a: port, mode (idle|slow|tlsstall), nofile, limit (seconds a batch may
+# take), dir; hello (a ClientHello file) and interval for tlsstall.
 sub conns_start (%a) {
     pipe(my $to_r, my $to_w) or fail "pipe: $!";
     pipe(my $from_r, my $from_w) or fail "pipe: $!";
     my $pid = spawn(what => "conns-$a{mode}", stdin => $to_r, stdout => $from_w,
                     stderr => "$a{dir}/conns-$a{mode}.err",
                     cmd => _on_load_cpu($a{nofile}, "$DIR/conns", '--mode', $a{mode},
-                                        '--port', $a{port}, '--limit', $a{limit}, '--stall', $a{stall} // 1));
+                                        '--port', $a{port}, '--limit', $a{limit}, '--stall', $a{stall} // 1,
+                                        ($a{hello} ? ('--hello', $a{hello}) : ()),
+                                        ($a{interval} ? ('--interval', $a{interval}) : ())));
     close $to_r;
     close $from_w;
     $to_w->autoflush(1);

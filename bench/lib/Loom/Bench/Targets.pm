@@ -41,6 +41,8 @@ my %T = (
         restart   => [['0 failed requests', zero('failed')]],
         'tls-h1'  => [['rps >= 1.1x stock', at_least('rps', 1.1)]],
         'tls-h2'  => [['rps >= 1.0x stock', at_least('rps', 1.0)]],
+        'tls-stall' => [['rps >= 90% of no-stall rps', min_pct('rps_vs_base', 90)],
+                        ['0 failed requests', zero('failed')]],
     },
 );
 
