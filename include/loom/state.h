@@ -41,6 +41,8 @@ typedef struct loom_retained {
     int           burst_logged;
     int           fork_failing;         /* logged once per episode */
     loom_slot_t  *slots;                /* first_server_limit entries */
+    void         *waits;                /* shared with the children:
+                                         * loom/waits.h, or NULL */
 } loom_retained_t;
 
 typedef struct loom_state {

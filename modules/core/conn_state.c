@@ -71,8 +71,8 @@ loom_conn_count_of(loom_conn_state_e s)
     case LOOM_CONN_LINGER:    return LOOM_COUNT_LINGER;
     case LOOM_CONN_WAITIO:    return LOOM_COUNT_WAITIO;
     case LOOM_CONN_SUSPENDED: return LOOM_COUNT_SUSPENDED;
-    case LOOM_CONN_HANDSHAKE:
-    case LOOM_CONN_HEAD:
+    case LOOM_CONN_HANDSHAKE: return LOOM_COUNT_HANDSHAKE;
+    case LOOM_CONN_HEAD:      return LOOM_COUNT_HEAD;
     case LOOM_CONN_PROCESS:
     case LOOM_CONN_CLOSED:
         break;

@@ -15,6 +15,7 @@
 #include "loom/log.h"
 #include "loom/tags.h"
 #include "loom/tcpinfo.h"
+#include "loom/waits.h"
 #include "engine_int.h"
 
 #define FREE_CONNS_KEEP  64     /* recycled records kept per child */
@@ -93,6 +94,7 @@ loom_engine_init(loom_engine_t *e, loom_child_t *ch, loom_poller_t *poller)
     loom_list_init(&e->suspended);
     loom_list_init(&e->unarmed);
     e->tick_due = UINT64_MAX;
+    loom_waits_publish(ch->slot, 0, 0);   /* not the last child's figures */
     rv = make_conn_parent(e, ch->pchild);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
@@ -116,6 +118,8 @@ loom_engine_publish_locked(loom_engine_t *e)
     ps->lingering_close = e->counts[LOOM_COUNT_LINGER];
     ps->wait_io = e->counts[LOOM_COUNT_WAITIO];
     ps->suspended = e->counts[LOOM_COUNT_SUSPENDED];
+    loom_waits_publish(e->ch->slot, e->counts[LOOM_COUNT_HANDSHAKE],
+                       e->counts[LOOM_COUNT_HEAD]);
 }
 
 

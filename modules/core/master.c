@@ -18,6 +18,7 @@
 #include "loom/master.h"
 #include "loom/proc.h"
 #include "loom/sb.h"
+#include "loom/waits.h"
 #include "loom/signals.h"
 
 #define TICK_MS 1000
@@ -515,6 +516,9 @@ begin(master_t *m, apr_pool_t *pconf, server_rec *s)
     if (r->slots == NULL) {
         r->slots = apr_pcalloc(ap_pglobal,
                                r->first_server_limit * sizeof(*r->slots));
+        if (m->st->ops->caps & LOOM_CAP_ASYNC) {
+            r->waits = loom_waits_create(r->first_server_limit);
+        }
     }
     ap_scoreboard_image->global->running_generation = r->mpm->my_generation;
     ap_unixd_mpm_set_signals(pconf, m->st->one_process);

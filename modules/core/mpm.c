@@ -8,6 +8,7 @@
 #include "http_log.h"
 #include "mpm_common.h"
 #include "util_mutex.h"
+#include "mod_status.h"
 
 #include "loom/conn.h"
 #include "loom/listen.h"
@@ -16,6 +17,7 @@
 #include "loom/mpm.h"
 #include "loom/query.h"
 #include "loom/state.h"
+#include "loom/waits.h"
 
 /* The core's one context. The DSO is reloaded on every configuration pass,
  * so this starts zeroed each time; what must survive is in `retained`. */
@@ -189,6 +191,10 @@ loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p)
     ap_hook_mpm_get_name(loom_get_name, NULL, NULL, APR_HOOK_MIDDLE);
     if (!(ops->caps & LOOM_CAP_ASYNC)) {
         loom_conn_register_hooks();       /* connections served on a thread */
+    }
+    else {
+        APR_OPTIONAL_HOOK(ap, status_hook, loom_waits_status, NULL, NULL,
+                          APR_HOOK_MIDDLE);
     }
     if (ops->register_hooks != NULL) {
         ops->register_hooks(p);

@@ -148,8 +148,8 @@ UNIT_TEST(any_other_return_code_or_an_aborted_client_lingers)
 UNIT_TEST(each_parked_state_counts_in_its_own_figure_and_no_other_counts)
 {
     static const int want[N] = {
-        [LOOM_CONN_HANDSHAKE] = -1,   /* stock has no figure for it */
-        [LOOM_CONN_HEAD]      = -1,   /* nor for this */
+        [LOOM_CONN_HANDSHAKE] = LOOM_COUNT_HANDSHAKE,   /* Loom's own */
+        [LOOM_CONN_HEAD]      = LOOM_COUNT_HEAD,        /* Loom's own */
         [LOOM_CONN_PROCESS]   = -1,   /* busy, on a thread */
         [LOOM_CONN_WRITE]     = LOOM_COUNT_WRITE,
         [LOOM_CONN_KEEPALIVE] = LOOM_COUNT_KEEPALIVE,

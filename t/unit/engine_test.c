@@ -203,6 +203,16 @@ ap_ssl_conn_is_ssl(conn_rec *c)
 
 static loom_conn_t *record_of(const conn_rec *c);
 
+/* The shared table mod_status reads (waits.c): what was published last. */
+static int waits_published[2];
+
+void
+loom_waits_publish(int slot, int handshakes, int heads)
+{
+    waits_published[0] = handshakes;
+    waits_published[1] = heads;
+}
+
 /* TCP_INFO's count (tcpinfo.c cannot share this file: its kernel header
  * clashes with the C library's): what the handshake has read. */
 uint64_t
@@ -537,6 +547,8 @@ UNIT_TEST(a_head_arriving_in_pieces_waits_parked_until_its_blank_line)
     UNIT_EQ(seen.processed, 0);
     UNIT_EQ(c->state, LOOM_CONN_HEAD);
     UNIT_EQ(f.e.parked, 1);
+    UNIT_EQ(f.e.counts[LOOM_COUNT_HEAD], 1);
+    UNIT_EQ(waits_published[1], 1);             /* for mod_status */
     UNIT_TRUE(loom_timerq_armed(&c->timer));
     UNIT_TRUE(next_event(100, &ev) == NULL);   /* peeked bytes wake nobody */
 
@@ -873,6 +885,8 @@ UNIT_TEST(a_tls_handshake_waits_parked_until_its_client_has_sent_enough)
     UNIT_EQ(seen.hs_calls, 1);
     UNIT_EQ(seen.processed, 0);
     UNIT_EQ(f.e.parked, 1);
+    UNIT_EQ(f.e.counts[LOOM_COUNT_HANDSHAKE], 1);
+    UNIT_EQ(waits_published[0], 1);             /* for mod_status */
     UNIT_TRUE(loom_timerq_armed(&c->timer));
     UNIT_EQ(c->timer.due, c->wait_since + TIMEOUT_MS);   /* no stage set */
 
@@ -883,6 +897,8 @@ UNIT_TEST(a_tls_handshake_waits_parked_until_its_client_has_sent_enough)
     say("0123456789");
     deliver(c);                            /* done: the hooks run */
     UNIT_EQ(seen.hs_calls, 3);
+    UNIT_EQ(f.e.counts[LOOM_COUNT_HANDSHAKE], 0);
+    UNIT_EQ(waits_published[0], 0);
     UNIT_EQ(seen.processed, 1);
     UNIT_EQ(seen.in_hook, LOOM_CONN_PROCESS);
     UNIT_EQ(seen.tls_in_hook, 1);
