@@ -54,38 +54,31 @@ chmod 0644, "$dir/ca.pem";
 
 my $port = Loom::Server::free_port();
 my $vport = Loom::Server::free_port();
-my $s = Loom::Server->new(modules => [tls_modules()], conf => <<"CONF");
+# A name-based TLS virtual host on `port` serving $dir/<first letter>.
+sub tls_vhost ($port, $name, $extra = '') {
+    my $root = substr $name, 0, 1;
+    return <<"VHOST";
+<VirtualHost 127.0.0.1:$port>
+    ServerName $name
+    DocumentRoot $dir/$root
+    SSLEngine on
+    SSLCertificateFile $dir/$name.pem
+    SSLCertificateKeyFile $dir/$name.key
+$extra</VirtualHost>
+VHOST
+}
+my $s = Loom::Server->new(modules => [tls_modules()], conf => <<"CONF"
 Listen 127.0.0.1:$port https
 Listen 127.0.0.1:$vport https
 SSLSessionCache shmcb:logs/ssl_scache(512000)
 LogLevel info
-<VirtualHost 127.0.0.1:$port>
-    ServerName a.example
-    DocumentRoot $dir/a
-    SSLEngine on
-    SSLCertificateFile $dir/a.example.pem
-    SSLCertificateKeyFile $dir/a.example.key
-</VirtualHost>
-<VirtualHost 127.0.0.1:$port>
-    ServerName b.example
-    DocumentRoot $dir/b
-    SSLEngine on
-    SSLCertificateFile $dir/b.example.pem
-    SSLCertificateKeyFile $dir/b.example.key
-</VirtualHost>
-<VirtualHost 127.0.0.1:$vport>
-    ServerName a.example
-    DocumentRoot $dir/a
-    SSLEngine on
-    SSLCertificateFile $dir/a.example.pem
-    SSLCertificateKeyFile $dir/a.example.key
-    SSLVerifyClient require
-    SSLCACertificateFile $dir/ca.pem
-</VirtualHost>
 <Directory $dir>
     Require all granted
 </Directory>
 CONF
+    . tls_vhost($port, 'a.example') . tls_vhost($port, 'b.example')
+    . tls_vhost($vport, 'a.example', "    SSLVerifyClient require\n"
+                . "    SSLCACertificateFile $dir/ca.pem\n"));
 for my $h (qw(a b)) {
     mkdir "$dir/$h";
     open my $fh, '>', "$dir/$h/index.html" or die;

@@ -873,14 +873,22 @@ UNIT_TEST(a_resumed_connection_the_poller_refuses_is_closed_by_its_thread)
 
 /* --- TLS: the handshake waits in the poller too. --- */
 
+/* Accepts a connection to an address mod_ssl serves, whose handshake
+ * needs 30 bytes, after `first` arrived. */
+static loom_conn_t *
+accept_tls(const char *first)
+{
+    seen.ssl = 1;
+    seen.hello_bytes = 30;
+    return accept_with(first);
+}
+
 UNIT_TEST(a_tls_handshake_waits_parked_until_its_client_has_sent_enough)
 {
     loom_conn_t *c;
 
     fixture();
-    seen.ssl = 1;
-    seen.hello_bytes = 30;
-    c = accept_with("\x16\x03\x01\x01\x19hello");   /* 10 of 30 */
+    c = accept_tls("\x16\x03\x01\x01\x19hello");   /* 10 of 30 */
     UNIT_EQ(c->state, LOOM_CONN_HANDSHAKE);
     UNIT_EQ(seen.hs_calls, 1);
     UNIT_EQ(seen.processed, 0);
@@ -910,9 +918,7 @@ UNIT_TEST(a_stalled_tls_handshake_is_closed_at_timeout_without_the_hooks)
     loom_conn_t *c;
 
     fixture();
-    seen.ssl = 1;
-    seen.hello_bytes = 30;
-    c = accept_with("\x16\x03\x01");
+    c = accept_tls("\x16\x03\x01");
     expire_at(c->timer.due - 1);
     UNIT_TRUE(loom_timerq_armed(&c->timer));
     expire_at(c->timer.due);
@@ -929,9 +935,7 @@ UNIT_TEST(a_failed_tls_handshake_closes_without_the_hooks)
     loom_conn_t *c;
 
     fixture();
-    seen.ssl = 1;
-    seen.hello_bytes = 30;
-    c = accept_with("\x16\x03\x01");
+    c = accept_tls("\x16\x03\x01");
     seen.hs_fails = 1;
     say("garbage");
     deliver(c);
@@ -948,9 +952,7 @@ UNIT_TEST(without_the_head_wait_a_tls_handshake_runs_in_the_hooks_as_stock)
 
     fixture();
     f.cfg.wait_for_head = 0;
-    seen.ssl = 1;
-    seen.hello_bytes = 30;
-    c = accept_with("\x16\x03\x01");
+    c = accept_tls("\x16\x03\x01");
     UNIT_EQ(seen.hs_calls, 0);
     UNIT_EQ(seen.processed, 1);
     UNIT_TRUE(c->state != LOOM_CONN_HANDSHAKE);
