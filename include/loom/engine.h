@@ -35,6 +35,7 @@
 #include "loom/conn_state.h"
 #include "loom/list.h"
 #include "loom/poller.h"
+#include "loom/readahead.h"
 #include "loom/threads.h"
 #include "loom/timerq.h"
 
@@ -69,6 +70,8 @@ typedef struct loom_conn {
     uint64_t            wait_since; /* when the head or handshake wait began */
     uint64_t            wait_due;   /* when Timeout ends it */
     apr_bucket_brigade *bb;         /* the handshake's reads, then unused */
+    loom_readahead_t    ra;         /* a TLS head read ahead of httpd */
+    int                 ra_on;      /* ...its filter is on the connection */
     uint64_t            linger_due;
     long                id;
     loom_engine_t      *engine;

@@ -6,7 +6,8 @@
 /* For each state, the states it may move to. Any parked state may close
  * when its deadline passes (its socket is already shut then). */
 static const unsigned moves[LOOM_CONN_STATES] = {
-    [LOOM_CONN_HANDSHAKE] = MOVE(LOOM_CONN_PROCESS) | MOVE(LOOM_CONN_CLOSED),
+    [LOOM_CONN_HANDSHAKE] = MOVE(LOOM_CONN_HEAD)       /* done: its head */
+                            | MOVE(LOOM_CONN_PROCESS) | MOVE(LOOM_CONN_CLOSED),
     [LOOM_CONN_HEAD]      = MOVE(LOOM_CONN_PROCESS) | MOVE(LOOM_CONN_CLOSED),
     [LOOM_CONN_PROCESS]   = MOVE(LOOM_CONN_WRITE) | MOVE(LOOM_CONN_WAITIO)
                             | MOVE(LOOM_CONN_SUSPENDED)

@@ -223,6 +223,7 @@ loom_engine_conn_put(loom_conn_t *c)
     c->sock = NULL;
     c->bb = NULL;
     c->registered = c->started = c->lingering = c->tls = c->hs_begun = 0;
+    c->ra_on = 0;
     c->hooks_out = 0;
     c->lowat = 1;
     c->head_peeked = 0;

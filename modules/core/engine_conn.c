@@ -67,16 +67,49 @@ speaks_http1(conn_rec *c)
 }
 
 
+/* A TLS head: the decrypted bytes are pulled ahead of httpd, without
+ * waiting (loom/readahead.h), until they are a whole head or cannot be
+ * one. A client that closed or broke its TLS leaves what it sent to
+ * httpd, or nothing to do. */
+static loom_conn_state_e
+tls_head_step(loom_engine_thread_t *t, loom_conn_t *c)
+{
+    char buf[HEAD_PEEK];
+    apr_status_t rv;
+    apr_size_t n;
+
+    c->c->sbh = t->sbh;
+    c->c->current_thread = t->lt->thread;
+    rv = loom_readahead_pull(&c->ra, HEAD_PEEK);
+    if (rv != APR_SUCCESS) {
+        return c->ra.len > 0 ? LOOM_CONN_PROCESS : LOOM_CONN_CLOSED;
+    }
+    n = loom_readahead_peek(&c->ra, buf, sizeof(buf));
+    if (n == 0) {
+        return LOOM_CONN_HEAD;
+    }
+    if (n == sizeof(buf) || loom_head_shape(buf, n) != LOOM_HEAD_PARTIAL) {
+        return LOOM_CONN_PROCESS;
+    }
+    c->head_peeked = (int) n;
+    return LOOM_CONN_HEAD;
+}
+
+
 /* Waits, without a thread, until the request head is all there: a client
  * that sends it slowly holds a few bytes of kernel buffer, not a thread.
- * TLS (the head is encrypted) and heads beyond the peek window are read by
- * the core on a thread, as stock does. */
+ * A TLS head is read ahead through mod_ssl instead (tls_head_step); heads
+ * beyond the peek window are read by the core on a thread, as stock
+ * does. */
 static loom_conn_state_e
-head_step(loom_conn_t *c)
+head_step(loom_engine_thread_t *t, loom_conn_t *c)
 {
     char buf[HEAD_PEEK];
     ssize_t n;
 
+    if (c->ra_on && speaks_http1(c->c)) {
+        return tls_head_step(t, c);
+    }
     if (c->tls || !c->engine->ch->st->cfg->wait_for_head
         || (c->started && !speaks_http1(c->c))
         || (!c->started && !loom_headwait_first(c->c->base_server))) {
@@ -177,9 +210,17 @@ handshake_step(loom_engine_thread_t *t, loom_conn_t *c)
     if (APR_STATUS_IS_EAGAIN(rv)) {
         return LOOM_CONN_HANDSHAKE;
     }
+    if (rv == APR_SUCCESS && speaks_http1(cr)) {
+        /* Done: its head waits without a thread too. */
+        if (!c->ra_on) {
+            loom_readahead_add(&c->ra, cr);
+            c->ra_on = 1;
+        }
+        return LOOM_CONN_HEAD;
+    }
     if (rv == APR_SUCCESS || (!cr->aborted && !ap_ssl_conn_is_ssl(cr))) {
-        /* Done; or plain HTTP on a TLS port, which mod_ssl's hook answers
-         * with its 400, as under stock. */
+        /* Done, h2 chosen; or plain HTTP on a TLS port, which mod_ssl's
+         * hook answers with its 400, as under stock. */
         return LOOM_CONN_PROCESS;
     }
     /* mod_ssl said why. A lingering close would flush through its filter,
@@ -310,7 +351,7 @@ step(loom_engine_thread_t *t, loom_conn_t *c)
 {
     switch (c->state) {
     case LOOM_CONN_HANDSHAKE: return handshake_step(t, c);
-    case LOOM_CONN_HEAD:      return head_step(c);
+    case LOOM_CONN_HEAD:      return head_step(t, c);
     case LOOM_CONN_PROCESS:   return process_step(t, c);
     case LOOM_CONN_WRITE:     return write_step(c);
     case LOOM_CONN_KEEPALIVE: return c->woken ? LOOM_CONN_HEAD

@@ -16,6 +16,7 @@
 #include "loom/master.h"
 #include "loom/mpm.h"
 #include "loom/query.h"
+#include "loom/readahead.h"
 #include "loom/state.h"
 #include "loom/waits.h"
 
@@ -195,6 +196,7 @@ loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p)
     else {
         APR_OPTIONAL_HOOK(ap, status_hook, loom_waits_status, NULL, NULL,
                           APR_HOOK_MIDDLE);
+        loom_readahead_register();        /* TLS heads wait without one */
     }
     if (ops->register_hooks != NULL) {
         ops->register_hooks(p);

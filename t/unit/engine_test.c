@@ -45,6 +45,7 @@ static struct {
     int               hs_calls;    /* non-blocking INIT reads made */
     int               hs_fails;    /* the client's bytes are no TLS */
     conn_rec         *conn;        /* the newest connection */
+    const char       *tls_head;    /* decrypted bytes a TLS client sent */
     /* What the process_connection hooks do on the call-th call (from 1). */
     void            (*serve)(conn_rec *c, int call);
 } seen;
@@ -212,6 +213,39 @@ loom_waits_publish(int slot, int handshakes, int heads)
     waits_published[0] = handshakes;
     waits_published[1] = heads;
 }
+
+/* The read-ahead filter (readahead.c, whose filter needs httpd's filter
+ * chain): the decrypted bytes a TLS client has sent are `tls_head`, a
+ * whole head unless a test says otherwise. */
+static const char *
+tls_head(void)
+{
+    return seen.tls_head != NULL ? seen.tls_head : HEAD;
+}
+
+void
+loom_readahead_add(loom_readahead_t *ra, conn_rec *c)
+{
+    ra->len = 0;
+}
+
+apr_status_t
+loom_readahead_pull(loom_readahead_t *ra, apr_off_t max)
+{
+    ra->len = (apr_off_t) strlen(tls_head());
+    return APR_SUCCESS;
+}
+
+apr_size_t
+loom_readahead_peek(const loom_readahead_t *ra, char *buf, apr_size_t n)
+{
+    apr_size_t len = strlen(tls_head());
+
+    len = len < n ? len : n;
+    memcpy(buf, tls_head(), len);
+    return len;
+}
+
 
 /* TCP_INFO's count (tcpinfo.c cannot share this file: its kernel header
  * clashes with the C library's): what the handshake has read. */
@@ -956,4 +990,27 @@ UNIT_TEST(without_the_head_wait_a_tls_handshake_runs_in_the_hooks_as_stock)
     UNIT_EQ(seen.hs_calls, 0);
     UNIT_EQ(seen.processed, 1);
     UNIT_TRUE(c->state != LOOM_CONN_HANDSHAKE);
+}
+
+
+UNIT_TEST(a_tls_head_arriving_in_pieces_waits_parked_after_the_handshake)
+{
+    loom_conn_t *c;
+
+    fixture();
+    seen.tls_head = "GET / HTTP/1.1\r\nHost:";   /* decrypted so far */
+    c = accept_tls("\x16\x03\x01\x01\x19hello0123456789012345678901234");
+    UNIT_EQ(seen.hs_calls, 1);                    /* handshake done */
+    UNIT_EQ(c->state, LOOM_CONN_HEAD);
+    UNIT_EQ(seen.processed, 0);
+    UNIT_EQ(f.e.counts[LOOM_COUNT_HEAD], 1);
+    UNIT_EQ(c->head_peeked, 21);
+    UNIT_EQ(c->timer.due, loom_engine_wait_deadline(c));
+
+    seen.tls_head = HEAD;                         /* the rest came */
+    say("more");
+    deliver(c);
+    UNIT_EQ(seen.processed, 1);
+    UNIT_EQ(seen.in_hook, LOOM_CONN_PROCESS);
+    UNIT_EQ(f.e.counts[LOOM_COUNT_HEAD], 0);
 }

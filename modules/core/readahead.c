@@ -1,0 +1,210 @@
+/* Bytes read ahead of httpd on a connection (loom/readahead.h). */
+#include <string.h>
+#include <strings.h>
+
+#include "httpd.h"
+#include "http_connection.h"
+#include "util_filter.h"
+
+#include "loom/readahead.h"
+
+#define FILTER_NAME "LOOM_READAHEAD"
+/* Above mod_ssl (CONNECTION + 5), mod_remoteip and mod_reqtimeout, below
+ * every protocol filter. */
+#define FILTER_TYPE ((ap_filter_type) (AP_FTYPE_CONNECTION + 4))
+
+/* In a row, since mod_ssl turns OpenSSL's automatic retry off: one
+ * EAGAIN can mean a record that held no data. */
+#define EMPTY_PULLS 2
+
+static ap_filter_rec_t *filter_rec;
+
+
+/* Moves the buckets of `from` before `end` to the tail of `to`. */
+static void
+move_before(apr_bucket_brigade *to, apr_bucket_brigade *from, apr_bucket *end)
+{
+    while (!APR_BRIGADE_EMPTY(from) && APR_BRIGADE_FIRST(from) != end) {
+        apr_bucket *e = APR_BRIGADE_FIRST(from);
+
+        APR_BUCKET_REMOVE(e);
+        APR_BRIGADE_INSERT_TAIL(to, e);
+    }
+}
+
+
+static apr_status_t
+serve_held(loom_readahead_t *ra, apr_bucket_brigade *bb, ap_input_mode_t mode,
+           apr_read_type_e block, apr_off_t readbytes)
+{
+    apr_bucket *end, *e;
+    apr_off_t before, after;
+    apr_status_t rv;
+
+    switch (mode) {
+    case AP_MODE_GETLINE:
+        apr_brigade_length(bb, 1, &before);
+        rv = apr_brigade_split_line(bb, ra->held, block, HUGE_STRING_LEN);
+        apr_brigade_length(bb, 1, &after);
+        ra->len -= after - before;
+        return rv;
+    case AP_MODE_READBYTES:
+        if (apr_brigade_partition(ra->held, readbytes, &end) != APR_SUCCESS) {
+            end = APR_BRIGADE_SENTINEL(ra->held);
+        }
+        apr_brigade_length(bb, 1, &before);
+        move_before(bb, ra->held, end);
+        apr_brigade_length(bb, 1, &after);
+        ra->len -= after - before;
+        return APR_SUCCESS;
+    case AP_MODE_SPECULATIVE:
+        if (apr_brigade_partition(ra->held, readbytes, &end) != APR_SUCCESS) {
+            end = APR_BRIGADE_SENTINEL(ra->held);
+        }
+        for (e = APR_BRIGADE_FIRST(ra->held); e != end;
+             e = APR_BUCKET_NEXT(e)) {
+            apr_bucket *copy;
+
+            if (apr_bucket_copy(e, &copy) == APR_SUCCESS) {
+                APR_BRIGADE_INSERT_TAIL(bb, copy);
+            }
+        }
+        return APR_SUCCESS;
+    case AP_MODE_EXHAUSTIVE:
+    case AP_MODE_EATCRLF:
+    case AP_MODE_INIT:
+        break;
+    }
+    return ap_get_brigade(ra->f->next, bb, mode, block, readbytes);
+}
+
+
+static apr_status_t
+readahead_filter(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t mode,
+                 apr_read_type_e block, apr_off_t readbytes)
+{
+    loom_readahead_t *ra = f->ctx;
+
+    if (ra->len <= 0) {
+        /* Splitting the last line may leave an empty bucket behind: served,
+         * it would be an empty success, which httpd takes for no data or
+         * an error, never for "read on". */
+        apr_brigade_cleanup(ra->held);
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    return serve_held(ra, bb, mode, block, readbytes);
+}
+
+
+void
+loom_readahead_register(void)
+{
+    filter_rec = ap_register_input_filter(FILTER_NAME, readahead_filter,
+                                          NULL, FILTER_TYPE);
+}
+
+
+void
+loom_readahead_add(loom_readahead_t *ra, conn_rec *c)
+{
+    ra->held = apr_brigade_create(c->pool, c->bucket_alloc);
+    ra->pull = apr_brigade_create(c->pool, c->bucket_alloc);
+    ra->len = 0;
+    ra->f = ap_add_input_filter_handle(filter_rec, ra, NULL, c);
+}
+
+
+/* The filter below `above` named mod_reqtimeout's, if it is there. */
+static ap_filter_t **
+reqtimeout_link(ap_filter_t *above)
+{
+    ap_filter_t **link;
+
+    for (link = &above->next; *link != NULL; link = &(*link)->next) {
+        if (strcasecmp((*link)->frec->name, "reqtimeout") == 0) {
+            return link;
+        }
+    }
+    return NULL;
+}
+
+
+/* Sets each pulled bucket aside (mod_ssl hands out transient ones) and
+ * moves it to `held`. */
+static void
+keep_pulled(loom_readahead_t *ra, conn_rec *c)
+{
+    while (!APR_BRIGADE_EMPTY(ra->pull)) {
+        apr_bucket *e = APR_BRIGADE_FIRST(ra->pull);
+
+        APR_BUCKET_REMOVE(e);
+        if (APR_BUCKET_IS_METADATA(e)) {
+            apr_bucket_delete(e);
+            continue;
+        }
+        apr_bucket_setaside(e, c->pool);
+        ra->len += (apr_off_t) e->length;
+        APR_BRIGADE_INSERT_TAIL(ra->held, e);
+    }
+}
+
+
+apr_status_t
+loom_readahead_pull(loom_readahead_t *ra, apr_off_t max)
+{
+    conn_rec *c = ra->f->c;
+    ap_filter_t **link = reqtimeout_link(ra->f);
+    ap_filter_t *skipped = link != NULL ? *link : NULL;
+    apr_status_t rv = APR_SUCCESS;
+    int empty = 0;
+
+    if (skipped != NULL) {
+        *link = skipped->next;
+    }
+    while (ra->len < max && empty < EMPTY_PULLS) {
+        apr_off_t got;
+
+        rv = ap_get_brigade(ra->f->next, ra->pull, AP_MODE_READBYTES,
+                            APR_NONBLOCK_READ, max - ra->len);
+        apr_brigade_length(ra->pull, 1, &got);
+        keep_pulled(ra, c);
+        if (APR_STATUS_IS_EAGAIN(rv) || (rv == APR_SUCCESS && got == 0)) {
+            empty++;
+            rv = APR_SUCCESS;
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        empty = 0;
+    }
+    if (skipped != NULL) {
+        *link = skipped;
+    }
+    return rv;
+}
+
+
+apr_size_t
+loom_readahead_peek(const loom_readahead_t *ra, char *buf, apr_size_t n)
+{
+    apr_size_t done = 0;
+    apr_bucket *e;
+
+    for (e = APR_BRIGADE_FIRST(ra->held);
+         e != APR_BRIGADE_SENTINEL(ra->held) && done < n;
+         e = APR_BUCKET_NEXT(e)) {
+        const char *data;
+        apr_size_t len;
+
+        if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+            break;
+        }
+        if (len > n - done) {
+            len = n - done;
+        }
+        memcpy(buf + done, data, len);
+        done += len;
+    }
+    return done;
+}
