@@ -16,9 +16,13 @@
 #    thread, so Loom applies the same stage from the configuration
 #    (headtime.c), closes without a response and says so in a
 #    LOOM1204 line.
+#  - the same for a head that stalls halfway after a TLS handshake (2 s):
+#    408 from mod_reqtimeout on a thread, or Loom's close without a
+#    response and a LOOM1204 line when the TLS head waits without one.
 use v5.36;
 use Test::More;
 use IO::Select;
+use IO::Socket::SSL;
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time);
 use Loom::Server;
@@ -89,12 +93,24 @@ sub stall_tls ($port) {
 }
 
 my $HEAD = "GET /index.html HTTP/1.1\r\nHost: localhost\r\n";   # no end
+
+# A TLS client that finishes its handshake, then sends half a head: when
+# its connection ended (seconds after the half head) and the status of
+# what it got before.
+sub stall_tls_head ($port) {
+    my $c = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        Timeout => 5, SSL_verify_mode => SSL_VERIFY_NONE) or return (99, undef);
+    print $c $HEAD;
+    my $t0 = time;
+    my ($got) = read_all($c, 10);
+    return (time - $t0, status_code($got));
+}
 my $POST = "POST /index.html HTTP/1.1\r\nHost: localhost\r\n"
          . "Content-Length: 100\r\n\r\n" . ('x' x 10);
 
 sub near ($t, $want) { $t > $want - 0.5 && $t < $want + 1.5 }
 
-plan tests => $kind eq 'loom' ? 18 : 7;
+plan tests => $kind eq 'loom' ? 20 : 8;
 
 my @cases = $kind eq 'loom'
     ? (['LoomWaitForHead On', ''], ['LoomWaitForHead Off', 'LoomWaitForHead Off'])
@@ -125,10 +141,16 @@ for my $case (@cases) {
                     $hcode // 'nothing', $secs;
     }
 
+    my ($ts, $tcode) = stall_tls_head($tls_port);
+    my $answer = $waits ? 'closed without a response' : '408';
+    ok near($ts, $STAGE) && ($waits ? !defined $tcode : ($tcode // 0) == 408),
+        sprintf "$name: a stalled head over TLS, header=2: $answer after $STAGE s "
+                . "(%s after %.1f s)", $tcode // 'nothing', $ts;
+
     # The client sees the close when the deadline shuts the socket down;
     # the thread that then takes the connection logs the line a moment
     # later (much later on a loaded machine): wait for what is due.
-    my $due_lines = $waits ? 4 : 0;     # three heads, one handshake
+    my $due_lines = $waits ? 5 : 0;     # four heads, one handshake
     $s->wait_until(sub { my @l = $s->errlog =~ /LOOM(?:1204|0604):/g;
                          @l >= $due_lines }, 10);
     my $log = $s->errlog;
@@ -139,7 +161,7 @@ for my $case (@cases) {
         "$name: mod_reqtimeout logged the stages that timed out on a thread (@stages)";
     if ($kind eq 'loom') {
         my @loom = $log =~ /LOOM1204: request head not complete after (\d+) s/g;
-        is_deeply [sort @loom], $waits ? [2, 3, 3] : [],
+        is_deeply [sort @loom], $waits ? [2, 2, 3, 3] : [],
             "$name: Loom logged the heads it closed itself (@loom)";
         my @hs = $log =~ /LOOM0604: TLS handshake not complete after (\d+) s/g;
         is_deeply \@hs, $waits ? [2] : [],

@@ -14,14 +14,10 @@
 # Stock event is run too; what it serves meanwhile is printed, not asserted.
 use v5.36;
 use Test::More;
-use IO::Select;
-use IO::Socket::SSL;
-use File::Temp qw(tempdir);
-use Time::HiRes qw(time sleep);
-use Loom::Server;
-use Loom::TLS qw(self_signed https_conf tls_modules client_hello);
+use Time::HiRes qw(time);
+use Loom::TLS qw(client_hello);
+use Loom::TLSCrowd qw(crowd_server served_meanwhile ends_after);
 use Loom::Hostile qw(raw_connect ensure_nofile);
-use Loom::HTTP qw(read_response);
 use Loom::Slow qw(event_kind figures);
 
 my $kind = event_kind();
@@ -32,77 +28,19 @@ my $STAGE = 2;
 plan skip_all => "needs $N + 100 descriptors"
     if ensure_nofile($N + 200) < $N + 200;
 
-my $tlsdir = tempdir('loom-tlsstall-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $tlsdir;
-my ($cert, $key) = self_signed($tlsdir);
 my $HELLO = client_hello();
 my $PART = substr($HELLO, 0, 43);         # the record header and some
 
-# A server of one child with 10 threads; `stage` adds the handshake stage.
+# `stage` adds the handshake stage.
 sub server (%o) {
-    my $tls_port = Loom::Server::free_port();
     my $stage = $o{stage} ? "RequestReadTimeout handshake=$o{stage}" : '';
-    my $s = Loom::Server->new(modules => [tls_modules(), 'reqtimeout', 'status'],
-        conf => <<"CONF" . https_conf(port => $tls_port, cert => $cert, key => $key));
-StartServers 1
-ServerLimit 1
-ThreadLimit 10
-ThreadsPerChild 10
-MaxRequestWorkers 10
-MinSpareThreads 1
-MaxSpareThreads 10
-Timeout $TIMEOUT
-LogLevel info
-$stage
-<Location /server-status>
-    SetHandler server-status
-</Location>
-CONF
-    $s->{tls_port} = $tls_port;
-    $s->start;
-    return $s;
-}
-
-sub tls_get ($port) {
-    my $c = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-        Timeout => 3, SSL_verify_mode => SSL_VERIFY_PEER, SSL_ca_file => $cert,
-        SSL_verifycn_name => 'localhost', SSL_verifycn_scheme => 'http')
-        or return 0;
-    print $c "GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    my $r = read_response($c, 3);
-    return $r && $r->{status} == 200;
+    return crowd_server(timeout => $TIMEOUT, conf => $stage);
 }
 
 sub stall ($s) {
     my @c = map { raw_connect($s->{tls_port}) } 1 .. $N;
     print $_ $PART for @c;
     return @c;
-}
-
-# Seconds from $t0 until each client saw its connection end (undef: never
-# within $limit s).
-sub ends_after ($t0, $clients, $limit) {
-    my %end;
-    my $sel = IO::Select->new(@$clients);
-    while ($sel->count && time - $t0 < $limit) {
-        for my $c ($sel->can_read(0.2)) {
-            my $n = sysread $c, my $buf, 4096;
-            next if $n;                   # the server's part of the hello
-            $end{$c} = time - $t0;
-            $sel->remove($c);
-        }
-    }
-    return map { $end{$_} } @$clients;
-}
-
-sub served_meanwhile ($s, $n) {
-    my ($ok, $worst) = (0, 0);
-    for (1 .. $n) {
-        my $t = time;
-        $ok++ if tls_get($s->{tls_port});
-        $worst = time - $t if time - $t > $worst;
-    }
-    return ($ok, $worst);
 }
 
 plan tests => 7;
