@@ -43,6 +43,8 @@ my %T = (
         'tls-h2'  => [['rps >= 1.0x stock', at_least('rps', 1.0)]],
         'tls-stall' => [['rps >= 90% of no-stall rps', min_pct('rps_vs_base', 90)],
                         ['0 failed requests', zero('failed')]],
+        'tls-slowloris' => [['rps >= 90% of no-slowloris rps', min_pct('rps_vs_base', 90)],
+                            ['0 failed requests', zero('failed')]],
     },
 );
 
