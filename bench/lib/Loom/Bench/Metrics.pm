@@ -16,6 +16,7 @@ my %M = (
     p99            => ['p99', 'ms', undef],
     lat_mean       => ['mean latency', 'ms', undef],
     lat_max        => ['max latency', 'ms', undef],
+    connect_max    => ['slowest connect', 'ms', undef],
     mib_s          => ['', 'MiB/s', 1],
     cpu_us_req     => ['CPU', 'µs/req', 1],
     ctx_req        => ['ctx switches', '/req', 3],
