@@ -20,8 +20,9 @@ sub _on_load_cpu ($nofile, @cmd) {
             $^X, @cmd];
 }
 
-# %a: port, mode (idle|slow|tlsstall), nofile, limit (seconds a batch may
-# take), dir; hello (a ClientHello file) and interval for tlsstall.
+# %a: port, mode (idle|slow|tlsstall|tlsslow), nofile, limit (seconds a
+# batch may take), dir; hello (a ClientHello file) for tlsstall; interval
+# for the trickling modes.
 sub conns_start (%a) {
     pipe(my $to_r, my $to_w) or fail "pipe: $!";
     pipe(my $from_r, my $from_w) or fail "pipe: $!";

@@ -76,6 +76,9 @@ sub h2load (%a) {
             $m{lat_max} = _ms($3, $4);
             $m{lat_mean} = _ms($5, $6);
         }
+        # From the start of a connect to the end of its TLS handshake (h2load
+        # takes the time when the handshake is done); the slowest of them.
+        $m{connect_max} = _ms($1, $2) if $o =~ /time for connect:\s+[\d.]+\w+\s+([\d.]+)(\w+)/;
         $m{err_connect} = $1 if $o =~ /(\d+) connection\(s\) failed/ ;
         push @{ $m{notes} }, 'h2load: no protocol negotiated' if $o =~ /No protocol negotiated/;
     } elsif ($r->{timed_out}) {
@@ -92,8 +95,9 @@ sub _rates ($m) {
     $m->{mib_s} = $m->{bytes_s} / 1024 / 1024;
     # No answer, no latency: wrk prints zeros then. Requests that never
     # complete are no error to wrk either, so say it.
+    # h2load prints zeros for connect times when no connection got through.
     unless ($m->{requests}) {
-        delete @$m{qw(p50 p75 p90 p99 lat_mean lat_max)};
+        delete @$m{qw(p50 p75 p90 p99 lat_mean lat_max connect_max)};
         push @{ $m->{notes} }, "no request was answered in the window (requests never answered are not counted as errors)"
             unless @{ $m->{notes} };
     }

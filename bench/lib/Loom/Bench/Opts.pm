@@ -8,7 +8,7 @@ use Loom::Bench::Util qw(fail);
 
 our @EXPORT_OK = qw(parse_options usage @SCENARIOS);
 
-our @SCENARIOS = qw(keepalive close files tls tls-stall idle slow restart ramp);
+our @SCENARIOS = qw(keepalive close files tls tls-stall tls-slowloris idle slow restart ramp);
 
 my %DEFAULT = (duration => 3, rounds => 3, rounds_other => 1, idle => 5000, idle_steps => 5,
                slow => 1000, restart_duration => 6, ramp_window => 2, ramp_limit => 10,
@@ -33,7 +33,8 @@ DIR/benchmarks.md and DIR/img/*.png (DIR: docs/ of the tree).
   --duration S     seconds per throughput run (default $DEFAULT{duration}, quick $QUICK{duration})
   --rounds N       interleaved rounds of the throughput scenarios (default $DEFAULT{rounds}, quick $QUICK{rounds})
   --idle N         idle connections (default $DEFAULT{idle}, quick $QUICK{idle})
-  --slow N         slowloris connections, and stalled TLS handshakes in tls-stall (default $DEFAULT{slow}, quick $QUICK{slow})
+  --slow N         slowloris connections, stalled TLS handshakes in tls-stall and slow
+                   TLS heads in tls-slowloris (default $DEFAULT{slow}, quick $QUICK{slow})
   --keep-tmp       keep the servers' temporary ServerRoots (logs, configs)
 END
 }

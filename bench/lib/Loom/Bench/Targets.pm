@@ -17,6 +17,9 @@ sub at_most  ($k, $x) { sub ($l, $s, $o) { my $r = _ratio($l, $s, $k); defined $
 sub below    ($k)     { sub ($l, $s, $o) { my $r = _ratio($l, $s, $k); defined $r ? ($r < 1 ? 1 : 0) : undef } }
 sub zero     ($k)     { sub ($l, $s, $o) { defined $l->{$k} ? ($l->{$k} == 0 ? 1 : 0) : undef } }
 sub min_pct  ($k, $p) { sub ($l, $s, $o) { defined $l->{$k} ? ($l->{$k} >= $p ? 1 : 0) : undef } }
+# Loom's figure no higher than stock's; not a ratio, since stock's may be 0.
+sub not_above ($k)    { sub ($l, $s, $o) { defined $l->{$k} && defined $s->{$k}
+                                               ? ($l->{$k} <= $s->{$k} ? 1 : 0) : undef } }
 
 my %T = (
     worker => {
@@ -40,9 +43,12 @@ my %T = (
                       ['0 failed requests', zero('failed')]],
         restart   => [['0 failed requests', zero('failed')]],
         'tls-h1'  => [['rps >= 1.1x stock', at_least('rps', 1.1)]],
-        'tls-h2'  => [['rps >= 1.0x stock', at_least('rps', 1.0)]],
+        'tls-h2'  => [['rps >= 1.0x stock', at_least('rps', 1.0)],
+                      ['slowest connect of 50 <= stock', not_above('connect_max')]],
         'tls-stall' => [['rps >= 90% of no-stall rps', min_pct('rps_vs_base', 90)],
                         ['0 failed requests', zero('failed')]],
+        'tls-slowloris' => [['rps >= 90% of no-slowloris rps', min_pct('rps_vs_base', 90)],
+                            ['0 failed requests', zero('failed')]],
     },
 );
 

@@ -8,7 +8,7 @@ use Loom::Bench::Runner qw(measure_load interleave summarize);
 
 our @EXPORT_OK = qw(throughput);
 
-our @MEDIAN = qw(rps p50 p75 p90 p99 lat_mean lat_max mib_s cpu_us_req ctx_req requests);
+our @MEDIAN = qw(rps p50 p75 p90 p99 lat_mean lat_max connect_max mib_s cpu_us_req ctx_req requests);
 our @SUM    = qw(socket_errors non2xx failed);
 
 # %load: path, conns, headers, tool, streams; duration/rounds from ctx.
