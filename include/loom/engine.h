@@ -67,6 +67,7 @@ typedef struct loom_conn {
     int                 lowat;      /* SO_RCVLOWAT now (1: the default) */
     int                 head_peeked; /* bytes of the head seen so far */
     int                 hs_begun;   /* a TLS record came: mod_ssl reads */
+    int                 fresh;      /* counted in engine->fresh */
     uint64_t            wait_since; /* when the head or handshake wait began */
     uint64_t            wait_due;   /* when Timeout ends it */
     apr_bucket_brigade *bb;         /* the handshake's reads, then unused */
@@ -126,6 +127,10 @@ struct loom_engine {
     int                linger_lane;
     int                short_linger_lane;
     _Atomic long       next_id;     /* connection ids; relaxed */
+    /* Connections accepted later (loom_engine_accepted_later) that no
+     * thread has taken yet: a model that takes several per wake-up counts
+     * them against its idle threads. Relaxed: a hint for the next accept. */
+    _Atomic int        fresh;
 };
 
 /* Milliseconds on a monotonic clock (any thread). */
@@ -157,6 +162,12 @@ void loom_engine_conn_unused(loom_conn_t *c);
 
 /* Thread `t` accepted c->sock: it serves the connection at once. */
 void loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c);
+
+/* Thread `t` accepted c->sock beside another it serves: a connection
+ * whose first step waits for its client (a head, a handshake) waits in
+ * the poller for the next free thread, counted in engine->fresh until
+ * one takes it; any other is served at once. */
+void loom_engine_accepted_later(loom_engine_thread_t *t, loom_conn_t *c);
 
 /* Thread `t` received the one event `ev` (LOOM_POLL_*) of parked `c`. */
 void loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev);

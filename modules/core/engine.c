@@ -209,6 +209,16 @@ conn_free(loom_conn_t *c)
 
 
 void
+loom_engine_taken(loom_conn_t *c)
+{
+    if (c->fresh) {
+        c->fresh = 0;
+        atomic_fetch_sub_explicit(&c->engine->fresh, 1, memory_order_relaxed);
+    }
+}
+
+
+void
 loom_engine_conn_put(loom_conn_t *c)
 {
     loom_engine_t *e = c->engine;
@@ -218,6 +228,7 @@ loom_engine_conn_put(loom_conn_t *c)
          * and epoll forgets a registration only when the file goes. */
         loom_poller_del(e->poller, &c->watch);
     }
+    loom_engine_taken(c);         /* closed by a stop before any thread */
     apr_pool_clear(c->ptrans);    /* closes the socket */
     c->c = NULL;
     c->sock = NULL;

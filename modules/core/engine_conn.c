@@ -431,6 +431,8 @@ loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev)
 {
     int expired = loom_engine_unpark(c);
 
+    loom_engine_taken(c);
+
     c->woken = 1;
     if (expired) {
         /* Timed out: a keep-alive or head wait just ends; a stalled write
@@ -447,8 +449,10 @@ loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev)
 }
 
 
-void
-loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c)
+/* Makes c->sock a connection of httpd's and picks its first state; -1
+ * when httpd made none (the record went back). */
+static int
+open_accepted(loom_engine_thread_t *t, loom_conn_t *c)
 {
     loom_engine_t *e = t->engine;
     apr_os_sock_t fd;
@@ -465,7 +469,7 @@ loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c)
                                   t->sbh, c->ba);
     if (cr == NULL) {
         loom_engine_conn_put(c);
-        return;
+        return -1;
     }
     c->c = cr;
     ap_set_module_config(cr->conn_config, loom_mpm_ops()->module, c);
@@ -485,7 +489,46 @@ loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c)
     else {
         enter(c, LOOM_CONN_HEAD);
     }
-    run(t, c);
+    return 0;
+}
+
+
+void
+loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c)
+{
+    if (open_accepted(t, c) == 0) {
+        run(t, c);
+    }
+}
+
+
+void
+loom_engine_accepted_later(loom_engine_thread_t *t, loom_conn_t *c)
+{
+    int client_first;
+
+    if (open_accepted(t, c) != 0) {
+        return;
+    }
+    /* Only a connection whose first step waits for its client may wait
+     * in the poller before that step: a server that speaks first (a
+     * protocol module) must be run now. */
+    client_first = c->state == LOOM_CONN_HANDSHAKE
+                   || (c->state == LOOM_CONN_HEAD
+                       && c->engine->ch->st->cfg->wait_for_head
+                       && loom_headwait_first(c->c->base_server));
+    if (!client_first) {
+        run(t, c);
+        return;
+    }
+    /* Counted before it is armed: its event may reach a thread at once. */
+    c->fresh = 1;
+    atomic_fetch_add_explicit(&c->engine->fresh, 1, memory_order_relaxed);
+    if (loom_engine_park(c) != 0) {
+        loom_engine_taken(c);
+        enter(c, LOOM_CONN_CLOSED);     /* it could not wait: it ends */
+        run(t, c);
+    }
 }
 
 

@@ -35,6 +35,10 @@ void loom_engine_unarmed_locked(loom_conn_t *c);
 /* Closes `c` (its pool goes) and keeps or frees its record. */
 void loom_engine_conn_put(loom_conn_t *c);
 
+/* A thread has `c`: if it was accepted later, it leaves engine->fresh.
+ * From the thread that holds `c`. */
+void loom_engine_taken(loom_conn_t *c);
+
 /* When a head or a TLS handshake still waiting without a thread has had
  * its time: Timeout from the start of the wait, or mod_reqtimeout's header
  * or handshake stage if that ends first (loom/headtime.h). */

@@ -161,35 +161,87 @@ unreserve(ev_child_t *evc, int err)
 }
 
 
-/* The listener is one-shot: accept one connection, let the next idle
- * thread have the listener (if more are waiting, it wakes at once), and
- * serve this one here. */
+/* At most this many connections are taken from a listener per wake-up.
+ * Taking one per wake-up made a crowd of new TLS clients wait behind the
+ * child's busy connections, a round of the poller each; a bound keeps
+ * one child from taking a whole burst its siblings could share. */
+#define ACCEPT_BATCH 16
+
+/* Accepts one connection on `lw` into a new record; NULL when none was
+ * waiting or the child has no room (then the listener is held). */
+static loom_conn_t *
+take_one(ev_child_t *evc, loom_listen_watch_t *lw)
+{
+    loom_conn_t *c;
+    int rc;
+
+    if (!reserve(evc)) {
+        return NULL;
+    }
+    c = loom_engine_conn_new(&evc->engine);
+    rc = loom_listen_accept(lw->lr, c->ptrans, &c->sock);
+    if (rc != 0) {
+        loom_engine_conn_unused(c);
+        unreserve(evc, -rc);
+        return NULL;
+    }
+    return c;
+}
+
+
+/* Counts an accepted connection; 1 when it was the child's last
+ * (MaxConnectionsPerChild), which asks for a graceful stop. */
+static int
+count_accepted(ev_child_t *evc)
+{
+    if (atomic_fetch_add_explicit(&evc->ch->conns, 1, memory_order_relaxed) + 1
+        == ap_max_requests_per_child) {
+        loom_signals_child_request(LOOM_STOP_GRACEFUL);
+        return 1;
+    }
+    return 0;
+}
+
+
+/* The listener is one-shot: take the connections waiting on it, let the
+ * next idle thread have the listener, and serve the first here. The
+ * others wait in the poller for their clients' bytes, each for a thread
+ * of this child: so no more are taken than it has idle threads not yet
+ * promised to one taken before (the rule by which stock accepts), or a
+ * child whose threads then block in long responses would hold them while
+ * a sibling sits idle. */
 static void
-accept_one(ev_thread_t *t, loom_listen_watch_t *lw)
+accept_batch(ev_thread_t *t, loom_listen_watch_t *lw)
 {
     ev_child_t *evc = t->evc;
-    loom_conn_t *c = NULL;
-    int rc = -EAGAIN;
+    loom_conn_t *first = NULL, *more[ACCEPT_BATCH - 1];
+    int room = atomic_load_explicit(&evc->idle_threads, memory_order_relaxed)
+               - atomic_load_explicit(&evc->engine.fresh, memory_order_relaxed);
+    int n = 0, last = 0;
 
-    if (reserve(evc)) {
-        c = loom_engine_conn_new(&evc->engine);
-        rc = loom_listen_accept(lw->lr, c->ptrans, &c->sock);
-        if (rc != 0) {
-            loom_engine_conn_unused(c);
-            unreserve(evc, -rc);
-        }
+    /* With fewer idle threads than connections promised one, this thread
+     * is one of theirs: they wait ahead of the re-armed listener. */
+    if (room >= 0) {
+        first = take_one(evc, lw);
+        last = first != NULL && count_accepted(evc);
+    }
+    if (room > ACCEPT_BATCH - 1) {
+        room = ACCEPT_BATCH - 1;
+    }
+    while (first != NULL && !last && n < room
+           && (more[n] = take_one(evc, lw)) != NULL) {
+        last = count_accepted(evc);
+        n++;
     }
     pthread_mutex_lock(&evc->engine.lock);
     loom_listen_rearm(&evc->listeners, &lw->watch);
     pthread_mutex_unlock(&evc->engine.lock);
-    if (rc != 0) {
-        return;
+    for (int i = 0; i < n; i++) {
+        loom_engine_accepted_later(&t->et, more[i]);
     }
-    if (atomic_fetch_add_explicit(&evc->ch->conns, 1, memory_order_relaxed) + 1
-        == ap_max_requests_per_child) {
-        loom_signals_child_request(LOOM_STOP_GRACEFUL);
+    if (first != NULL) {
+        loom_engine_accepted(&t->et, first);
     }
-    loom_engine_accepted(&t->et, c);
 }
 
 
@@ -348,7 +400,7 @@ worker_thread(apr_thread_t *thread, void *arg)
         }
         switch ((enum loom_watch_kind) fired.watch->kind) {
         case LOOM_W_LISTENER:
-            accept_one(t, fired.watch->data);
+            accept_batch(t, fired.watch->data);
             break;
         case LOOM_W_CONN:
             loom_engine_ready(&t->et, fired.watch->data, fired.ev);

@@ -1014,3 +1014,59 @@ UNIT_TEST(a_tls_head_arriving_in_pieces_waits_parked_after_the_handshake)
     UNIT_EQ(seen.in_hook, LOOM_CONN_PROCESS);
     UNIT_EQ(f.e.counts[LOOM_COUNT_HEAD], 0);
 }
+
+
+/* --- Connections accepted beside another (loom_event takes a burst from
+ * its listener at once and serves the first). --- */
+
+UNIT_TEST(a_connection_accepted_beside_another_waits_in_the_poller_for_a_thread)
+{
+    loom_conn_t *c;
+
+    fixture();
+    c = connect_one(HEAD);
+    loom_engine_accepted_later(&f.t, c);
+    UNIT_EQ(seen.processed, 0);
+    UNIT_EQ(c->state, LOOM_CONN_HEAD);
+    UNIT_EQ(f.e.parked, 1);
+    UNIT_EQ(f.e.fresh, 1);              /* promised to an idle thread */
+    UNIT_TRUE(loom_timerq_armed(&c->timer));
+
+    deliver(c);                         /* its head is whole: served */
+    UNIT_EQ(seen.processed, 1);
+    UNIT_EQ(f.e.fresh, 0);
+    UNIT_EQ(seen.in_hook, LOOM_CONN_PROCESS);
+}
+
+
+UNIT_TEST(a_tls_connection_accepted_beside_another_waits_before_its_handshake)
+{
+    loom_conn_t *c;
+
+    fixture();
+    seen.ssl = 1;
+    seen.hello_bytes = 30;
+    seen.tls_head = HEAD;
+    c = connect_one("\x16\x03\x01\x01\x19hello0123456789012345678901234");
+    loom_engine_accepted_later(&f.t, c);
+    UNIT_EQ(c->state, LOOM_CONN_HANDSHAKE);
+    UNIT_EQ(seen.hs_calls, 0);          /* no crypto on the accepting thread */
+    UNIT_EQ(f.e.counts[LOOM_COUNT_HANDSHAKE], 1);
+
+    deliver(c);
+    UNIT_EQ(seen.hs_calls, 1);
+    UNIT_EQ(seen.processed, 1);
+}
+
+
+UNIT_TEST(a_connection_a_module_may_speak_first_on_is_served_at_once)
+{
+    loom_conn_t *c;
+
+    fixture();
+    unknown_hooks = 1;                  /* a process_connection hook of a
+                                         * module Loom does not know */
+    c = connect_one("");
+    loom_engine_accepted_later(&f.t, c);
+    UNIT_EQ(seen.processed, 1);         /* before its client said a word */
+}
