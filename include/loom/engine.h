@@ -18,8 +18,8 @@
  * Threads: loom_engine_init from the child's main thread before the other
  * threads start. Functions named _locked run under `lock`, the child lock,
  * from any thread; the others take it themselves when they need it and
- * must be called without it. loom_engine_ready and loom_engine_accepted
- * run on the thread that owns the connection. The model may guard fields
+ * must be called without it. loom_engine_ready, loom_engine_accepted and
+ * loom_engine_accepted_later run on the thread that owns the connection. The model may guard fields
  * of its own with the same lock. */
 #ifndef LOOM_ENGINE_H
 #define LOOM_ENGINE_H
@@ -67,7 +67,9 @@ typedef struct loom_conn {
     int                 lowat;      /* SO_RCVLOWAT now (1: the default) */
     int                 head_peeked; /* bytes of the head seen so far */
     int                 hs_begun;   /* a TLS record came: mod_ssl reads */
-    int                 fresh;      /* counted in engine->fresh */
+    int                 fresh;      /* counted in engine->fresh; written
+                                     * by its owner, handed over with it
+                                     * through the poller (park/unpark) */
     uint64_t            wait_since; /* when the head or handshake wait began */
     uint64_t            wait_due;   /* when Timeout ends it */
     apr_bucket_brigade *bb;         /* the handshake's reads, then unused */
@@ -163,10 +165,13 @@ void loom_engine_conn_unused(loom_conn_t *c);
 /* Thread `t` accepted c->sock: it serves the connection at once. */
 void loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c);
 
-/* Thread `t` accepted c->sock beside another it serves: a connection
- * whose first step waits for its client (a head, a handshake) waits in
- * the poller for the next free thread, counted in engine->fresh until
- * one takes it; any other is served at once. */
+/* Thread `t` accepted c->sock beside another it serves: the connection
+ * waits in the poller for the next free thread. One whose first step
+ * waits for its client (a head, a handshake) waits for its bytes; any
+ * other (a protocol module may speak first) for its socket to be
+ * writable, which it is at once. Counted in engine->fresh while its event
+ * is due now, until a thread takes it; a client that has sent nothing
+ * promises no thread. */
 void loom_engine_accepted_later(loom_engine_thread_t *t, loom_conn_t *c);
 
 /* Thread `t` received the one event `ev` (LOOM_POLL_*) of parked `c`. */

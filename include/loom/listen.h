@@ -66,6 +66,11 @@ void loom_listen_rearm(loom_listeners_t *l, loom_watch_t *w);
 int loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans,
                        apr_socket_t **csd);
 
+/* Whether a connection waits on `lr` to be accepted, asked without
+ * waiting: one poll() instead of a failed accept into a fresh record. Any
+ * thread. */
+int loom_listen_waiting(const ap_listen_rec *lr);
+
 /* How long accepting pauses after the process ran out of descriptors. */
 #define LOOM_LISTEN_PAUSE_MS 250
 

@@ -228,7 +228,7 @@ loom_engine_conn_put(loom_conn_t *c)
          * and epoll forgets a registration only when the file goes. */
         loom_poller_del(e->poller, &c->watch);
     }
-    loom_engine_taken(c);         /* closed by a stop before any thread */
+    loom_engine_taken(c);         /* a path that closes it untaken */
     apr_pool_clear(c->ptrans);    /* closes the socket */
     c->c = NULL;
     c->sock = NULL;

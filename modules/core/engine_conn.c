@@ -101,6 +101,18 @@ tls_head_step(loom_engine_thread_t *t, loom_conn_t *c)
  * A TLS head is read ahead through mod_ssl instead (tls_head_step); heads
  * beyond the peek window are read by the core on a thread, as stock
  * does. */
+/* Whether a plain head may wait for its client without a thread: not
+ * where a protocol module may take a new connection and speak first, nor
+ * once a connection speaks something other than HTTP/1. */
+static int
+head_waits(const loom_conn_t *c)
+{
+    return !c->tls && c->engine->ch->st->cfg->wait_for_head
+           && (c->started ? speaks_http1(c->c)
+                          : loom_headwait_first(c->c->base_server));
+}
+
+
 static loom_conn_state_e
 head_step(loom_engine_thread_t *t, loom_conn_t *c)
 {
@@ -110,9 +122,7 @@ head_step(loom_engine_thread_t *t, loom_conn_t *c)
     if (c->ra_on && speaks_http1(c->c)) {
         return tls_head_step(t, c);
     }
-    if (c->tls || !c->engine->ch->st->cfg->wait_for_head
-        || (c->started && !speaks_http1(c->c))
-        || (!c->started && !loom_headwait_first(c->c->base_server))) {
+    if (!head_waits(c)) {
         return LOOM_CONN_PROCESS;   /* HTTP/2 frames, or maybe not HTTP */
     }
     n = recv(c->watch.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
@@ -502,28 +512,42 @@ loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c)
 }
 
 
+/* Whether `c`'s client has sent something (or left): its event is due
+ * now, not when a slow or silent client gets round to it. */
+static int
+client_has_spoken(const loom_conn_t *c)
+{
+    char b;
+
+    return recv(c->watch.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0
+           || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+
 void
 loom_engine_accepted_later(loom_engine_thread_t *t, loom_conn_t *c)
 {
-    int client_first;
+    int due_now;
 
     if (open_accepted(t, c) != 0) {
         return;
     }
-    /* Only a connection whose first step waits for its client may wait
-     * in the poller before that step: a server that speaks first (a
-     * protocol module) must be run now. */
-    client_first = c->state == LOOM_CONN_HANDSHAKE
-                   || (c->state == LOOM_CONN_HEAD
-                       && c->engine->ch->st->cfg->wait_for_head
-                       && loom_headwait_first(c->c->base_server));
-    if (!client_first) {
-        run(t, c);
+    if (c->state == LOOM_CONN_LINGER) {
+        run(t, c);                      /* refused: closing costs nothing */
         return;
     }
-    /* Counted before it is armed: its event may reach a thread at once. */
-    c->fresh = 1;
-    atomic_fetch_add_explicit(&c->engine->fresh, 1, memory_order_relaxed);
+    if (c->state == LOOM_CONN_HEAD && !head_waits(c)) {
+        /* A new socket is writable at once: the next idle thread runs its
+         * hooks, so a module that speaks first is not kept waiting behind
+         * the others taken here. */
+        c->cs.sense = CONN_SENSE_WANT_WRITE;
+    }
+    due_now = c->cs.sense == CONN_SENSE_WANT_WRITE || client_has_spoken(c);
+    if (due_now) {
+        /* Counted before it is armed: a thread may take it at once. */
+        c->fresh = 1;
+        atomic_fetch_add_explicit(&c->engine->fresh, 1, memory_order_relaxed);
+    }
     if (loom_engine_park(c) != 0) {
         loom_engine_taken(c);
         enter(c, LOOM_CONN_CLOSED);     /* it could not wait: it ends */

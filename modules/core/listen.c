@@ -1,6 +1,7 @@
 /* Listener buckets, accept and accept back-off (see listen.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -234,6 +235,18 @@ loom_listen_accept(ap_listen_rec *lr, apr_pool_t *ptrans, apr_socket_t **csd)
         return 0;
     }
     return transient(rv) ? -EAGAIN : -(int) rv;
+}
+
+
+int
+loom_listen_waiting(const ap_listen_rec *lr)
+{
+    struct pollfd p = { .events = POLLIN };
+    apr_os_sock_t fd;
+
+    apr_os_sock_get(&fd, lr->sd);
+    p.fd = fd;
+    return poll(&p, 1, 0) == 1;
 }
 
 

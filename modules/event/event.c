@@ -205,40 +205,36 @@ count_accepted(ev_child_t *evc)
 
 /* The listener is one-shot: take the connections waiting on it, let the
  * next idle thread have the listener, and serve the first here. The
- * others wait in the poller for their clients' bytes, each for a thread
- * of this child: so no more are taken than it has idle threads not yet
- * promised to one taken before (the rule by which stock accepts), or a
- * child whose threads then block in long responses would hold them while
- * a sibling sits idle. */
+ * others wait in the poller, each for a thread of this child: so beyond
+ * the first no more are taken than it has idle threads not yet promised
+ * to connections taken before (and at most ACCEPT_BATCH in all), the rule
+ * by which stock accepts; else a child whose threads then block in long
+ * responses would hold connections while a sibling sits idle. They are
+ * parked before the listener is armed again, so that their events come
+ * first. */
 static void
 accept_batch(ev_thread_t *t, loom_listen_watch_t *lw)
 {
     ev_child_t *evc = t->evc;
-    loom_conn_t *first = NULL, *more[ACCEPT_BATCH - 1];
+    loom_conn_t *first = take_one(evc, lw), *more[ACCEPT_BATCH - 1];
     int room = atomic_load_explicit(&evc->idle_threads, memory_order_relaxed)
                - atomic_load_explicit(&evc->engine.fresh, memory_order_relaxed);
-    int n = 0, last = 0;
+    int n = 0, last = first != NULL && count_accepted(evc);
 
-    /* With fewer idle threads than connections promised one, this thread
-     * is one of theirs: they wait ahead of the re-armed listener. */
-    if (room >= 0) {
-        first = take_one(evc, lw);
-        last = first != NULL && count_accepted(evc);
-    }
     if (room > ACCEPT_BATCH - 1) {
         room = ACCEPT_BATCH - 1;
     }
-    while (first != NULL && !last && n < room
+    while (first != NULL && !last && n < room && loom_listen_waiting(lw->lr)
            && (more[n] = take_one(evc, lw)) != NULL) {
         last = count_accepted(evc);
         n++;
     }
-    pthread_mutex_lock(&evc->engine.lock);
-    loom_listen_rearm(&evc->listeners, &lw->watch);
-    pthread_mutex_unlock(&evc->engine.lock);
     for (int i = 0; i < n; i++) {
         loom_engine_accepted_later(&t->et, more[i]);
     }
+    pthread_mutex_lock(&evc->engine.lock);
+    loom_listen_rearm(&evc->listeners, &lw->watch);
+    pthread_mutex_unlock(&evc->engine.lock);
     if (first != NULL) {
         loom_engine_accepted(&t->et, first);
     }

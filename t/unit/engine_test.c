@@ -1059,8 +1059,9 @@ UNIT_TEST(a_tls_connection_accepted_beside_another_waits_before_its_handshake)
 }
 
 
-UNIT_TEST(a_connection_a_module_may_speak_first_on_is_served_at_once)
+UNIT_TEST(a_connection_a_module_may_speak_first_on_goes_to_the_next_thread)
 {
+    unsigned ev = 0;
     loom_conn_t *c;
 
     fixture();
@@ -1068,5 +1069,28 @@ UNIT_TEST(a_connection_a_module_may_speak_first_on_is_served_at_once)
                                          * module Loom does not know */
     c = connect_one("");
     loom_engine_accepted_later(&f.t, c);
+    UNIT_EQ(seen.processed, 0);         /* not on the accepting thread */
+    UNIT_EQ(f.e.fresh, 1);
+    UNIT_TRUE(next_event(100, &ev) == c);   /* writable: due at once */
+    loom_engine_ready(&f.t, c, ev);
     UNIT_EQ(seen.processed, 1);         /* before its client said a word */
+    UNIT_EQ(f.e.fresh, 0);
+}
+
+
+UNIT_TEST(a_silent_client_accepted_beside_another_promises_no_thread)
+{
+    loom_conn_t *c;
+
+    fixture();
+    c = connect_one("");
+    loom_engine_accepted_later(&f.t, c);
+    UNIT_EQ(c->state, LOOM_CONN_HEAD);
+    UNIT_EQ(f.e.parked, 1);
+    UNIT_EQ(f.e.fresh, 0);
+
+    say(HEAD);
+    deliver(c);
+    UNIT_EQ(seen.processed, 1);
+    UNIT_EQ(f.e.fresh, 0);
 }

@@ -91,6 +91,9 @@ sub ends_after ($t0, $clients, $limit, $got = []) {
     my %end;
     my %index = map { ($clients->[$_] => $_) } 0 .. $#$clients;
     $got->[$_] = 0 for 0 .. $#$clients;
+    # A TLS record with no data in it (a session ticket) must not make a
+    # blocking read wait for that client's end while the others end.
+    $_->blocking(0) for @$clients;
     my $sel = IO::Select->new(@$clients);
     while ($sel->count && time - $t0 < $limit) {
         for my $c ($sel->can_read(0.2)) {
@@ -98,7 +101,7 @@ sub ends_after ($t0, $clients, $limit, $got = []) {
             # read as nothing: each is the end of the connection.
             my $n = sysread $c, my $buf, 16384;
             $got->[$index{$c}] += $n if $n;
-            next if $n;
+            next if $n || (!defined $n && ($!{EAGAIN} || $!{EWOULDBLOCK}));
             $end{$c} = time - $t0;
             $sel->remove($c);
         }
