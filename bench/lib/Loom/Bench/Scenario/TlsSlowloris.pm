@@ -5,11 +5,8 @@ package Loom::Bench::Scenario::TlsSlowloris;
 # tls-stall: it is loom_event's TLS head read without a thread that this
 # measures (issue 12); stock event reads a TLS head on a thread.
 use v5.36;
-use Loom::Bench::Util qw(note fmt_num);
-use Loom::Bench::Runner qw(start_servers stop_servers measure_load interleave summarize);
-use Loom::Bench::Helper qw(conns_start conns_cmd conns_stop);
-use Loom::Bench::Proc qw(server_pids);
-use Loom::Proc qw(pss_kb);
+use Loom::Bench::Runner qw(start_servers stop_servers interleave summarize);
+use Loom::Bench::Crowd qw(crowd_round);
 
 our @MPMS = qw(event);
 
@@ -34,36 +31,10 @@ sub cases ($ctx) {
 }
 
 sub one ($ctx, $srv, $round) {
-    my $o = $ctx->{opts};
-    my %load = (path => '/small.html', conns => 50, duration => $o->{duration});
-    my $base = measure_load($ctx, $srv, %load);
-    my $pss0 = pss_kb(@{ server_pids($srv->pid) });
-    my $h = conns_start(port => $srv->port, mode => 'tlsslow', nofile => $ctx->{nofile},
-                        limit => $o->{open_limit}, stall => $o->{stall}, dir => $ctx->{tmp},
-                        interval => $INTERVAL);
-    my $a = conns_cmd($h, "open $o->{slow}");
-    my $pss1 = pss_kb(@{ server_pids($srv->pid) });
-    # Memory per client the server held when its PSS was read: a server
-    # that takes the crowd slowly (stock, as it starts children) still
-    # finishes handshakes during the load.
-    my $opened = conns_cmd($h, 'check');
-    my $m = measure_load($ctx, $srv, %load);
-    my $chk = conns_cmd($h, 'check');
-    conns_stop($h);
-    $m->{rps_base} = $base->{rps};
-    $m->{rps_vs_base} = $base->{rps} ? 100 * $m->{rps} / $base->{rps} : undef;
-    $m->{tls_slow_held} = $chk->{held};
-    $m->{kb_per_tls_slow} = defined $pss0 && defined $pss1 && $opened->{held}
-        ? ($pss1 - $pss0) / $opened->{held} : undef;
-    # A server that stops taking connections leaves the rest of the crowd
-    # in its listen queue, inside their handshake.
-    push @{ $m->{notes} }, "only $a->{connected} of $o->{slow} slow TLS clients had got through their "
-        . "handshake when opening them ended; $opened->{held} held then" if $a->{connected} < $o->{slow};
-    push @{ $m->{notes} }, "without them: $base->{failed} failed requests" if $base->{failed};
-    note sprintf "  tls-slowloris round %d %-14s %9s req/s (without: %s), %d failed, %d held",
-        $round, $srv->name, fmt_num($m->{rps}), fmt_num($base->{rps}), $m->{failed},
-        $chk->{held} // 0;
-    return $m;
+    return crowd_round($ctx, $srv, $round, id => 'tls-slowloris', mode => 'tlsslow',
+                       helper => { interval => $INTERVAL }, crowd => 'slow TLS clients',
+                       opened => 'had got through their handshake when opening them ended',
+                       held => 'tls_slow_held', kb_per => 'kb_per_tls_slow');
 }
 
 sub run ($ctx) {
