@@ -57,6 +57,46 @@ set_lowat(loom_conn_t *c, int bytes)
 }
 
 
+/* Peeks at what the client has sent so far, leaving it in the socket.
+ * Returns how many bytes, or -1 with `*then` set: the same wait while
+ * nothing has come, CLOSED when the client left or the socket failed,
+ * PROCESS when woken with nothing new (below its low-water mark only an
+ * end of stream or an error makes a socket readable: peeking again would
+ * spin, so httpd reads what there is and answers or closes). */
+static ssize_t
+peek_client(loom_conn_t *c, char *buf, size_t size, loom_conn_state_e *then)
+{
+    ssize_t n = recv(c->watch.fd, buf, size, MSG_PEEK | MSG_DONTWAIT);
+
+    if (n > 0 && (c->head_peeked == 0 || n > c->head_peeked)) {
+        return n;
+    }
+    if (n > 0) {
+        *then = LOOM_CONN_PROCESS;
+    }
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        *then = c->state;
+    }
+    else {
+        *then = LOOM_CONN_CLOSED;
+    }
+    return -1;
+}
+
+
+/* The `n` bytes peeked are not enough: the connection waits for the next
+ * one. Peeking leaves the bytes in the socket, so the socket stays
+ * readable and the one-shot wait would fire again at once, for ever; the
+ * low-water mark makes it fire on the next byte only. */
+static loom_conn_state_e
+wait_for_more(loom_conn_t *c, ssize_t n)
+{
+    set_lowat(c, (int) n + 1);
+    c->head_peeked = (int) n;
+    return c->state;
+}
+
+
 /* Whether the connection still speaks HTTP/1.x: once mod_http2 (or
  * another protocol) has taken it over, there is no request head to wait
  * for, and its thread mostly waits on its own. */
@@ -96,11 +136,6 @@ tls_head_step(loom_engine_thread_t *t, loom_conn_t *c)
 }
 
 
-/* Waits, without a thread, until the request head is all there: a client
- * that sends it slowly holds a few bytes of kernel buffer, not a thread.
- * A TLS head is read ahead through mod_ssl instead (tls_head_step); heads
- * beyond the peek window are read by the core on a thread, as stock
- * does. */
 /* Whether a plain head may wait for its client without a thread: not
  * where a protocol module may take a new connection and speak first, nor
  * once a connection speaks something other than HTTP/1. */
@@ -113,10 +148,16 @@ head_waits(const loom_conn_t *c)
 }
 
 
+/* Waits, without a thread, until the request head is all there: a client
+ * that sends it slowly holds a few bytes of kernel buffer, not a thread.
+ * A TLS head is read ahead through mod_ssl instead (tls_head_step); heads
+ * beyond the peek window are read by the core on a thread, as stock
+ * does. */
 static loom_conn_state_e
 head_step(loom_engine_thread_t *t, loom_conn_t *c)
 {
     char buf[HEAD_PEEK];
+    loom_conn_state_e then;
     ssize_t n;
 
     if (c->ra_on && speaks_http1(c->c)) {
@@ -125,19 +166,9 @@ head_step(loom_engine_thread_t *t, loom_conn_t *c)
     if (!head_waits(c)) {
         return LOOM_CONN_PROCESS;   /* HTTP/2 frames, or maybe not HTTP */
     }
-    n = recv(c->watch.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) {
-        return LOOM_CONN_CLOSED;    /* the client left */
-    }
+    n = peek_client(c, buf, sizeof(buf), &then);
     if (n < 0) {
-        return errno == EAGAIN || errno == EINTR ? LOOM_CONN_HEAD
-                                                 : LOOM_CONN_CLOSED;
-    }
-    if (c->head_peeked > 0 && n <= c->head_peeked) {
-        /* Woken with nothing new: below its low-water mark only an end of
-         * stream or an error makes a socket readable. Peeking again would
-         * spin; httpd reads the partial head and answers or closes. */
-        return LOOM_CONN_PROCESS;
+        return then;
     }
     if (buf[0] == 0x16) {           /* a TLS handshake record */
         c->tls = 1;
@@ -147,12 +178,7 @@ head_step(loom_engine_thread_t *t, loom_conn_t *c)
         || loom_head_shape(buf, (size_t) n) != LOOM_HEAD_PARTIAL) {
         return LOOM_CONN_PROCESS;
     }
-    /* Peeking leaves the bytes in the socket, so the socket stays
-     * readable: without this the one-shot wait would fire again at once,
-     * for ever. The low-water mark makes it fire on the next byte only. */
-    set_lowat(c, (int) n + 1);
-    c->head_peeked = (int) n;
-    return LOOM_CONN_HEAD;
+    return wait_for_more(c, n);
 }
 
 
@@ -167,26 +193,20 @@ static loom_conn_state_e
 handshake_first_bytes(loom_conn_t *c)
 {
     char buf[5];
-    ssize_t n = recv(c->watch.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+    loom_conn_state_e then;
+    ssize_t n = peek_client(c, buf, sizeof(buf), &then);
 
-    if (n == 0) {
-        return LOOM_CONN_CLOSED;    /* the client left */
-    }
     if (n < 0) {
-        return errno == EAGAIN || errno == EINTR ? LOOM_CONN_HANDSHAKE
-                                                 : LOOM_CONN_CLOSED;
+        return then;
     }
     if (buf[0] == 0x16) {
         c->hs_begun = 1;
         return LOOM_CONN_HANDSHAKE;
     }
-    if ((size_t) n == sizeof(buf)
-        || (c->head_peeked > 0 && n <= c->head_peeked)) {
-        return LOOM_CONN_PROCESS;   /* enough to tell, or nothing new */
+    if ((size_t) n == sizeof(buf)) {
+        return LOOM_CONN_PROCESS;   /* enough to tell */
     }
-    set_lowat(c, (int) n + 1);      /* wake on the next byte only */
-    c->head_peeked = (int) n;
-    return LOOM_CONN_HANDSHAKE;
+    return wait_for_more(c, n);
 }
 
 
