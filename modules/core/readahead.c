@@ -20,15 +20,44 @@
 static ap_filter_rec_t *filter_rec;
 
 
-/* Moves the buckets of `from` before `end` to the tail of `to`. */
-static void
-move_before(apr_bucket_brigade *to, apr_bucket_brigade *from, apr_bucket *end)
+/* The first held bucket beyond `readbytes` bytes, or the end of `held`
+ * when it holds no more than that. */
+static apr_bucket *
+held_end(loom_readahead_t *ra, apr_off_t readbytes)
 {
-    while (!APR_BRIGADE_EMPTY(from) && APR_BRIGADE_FIRST(from) != end) {
-        apr_bucket *e = APR_BRIGADE_FIRST(from);
+    apr_bucket *end;
+
+    if (apr_brigade_partition(ra->held, readbytes, &end) != APR_SUCCESS) {
+        end = APR_BRIGADE_SENTINEL(ra->held);
+    }
+    return end;
+}
+
+
+/* Moves the held buckets before `end` to the tail of `bb`. */
+static void
+move_before(apr_bucket_brigade *bb, loom_readahead_t *ra, apr_bucket *end)
+{
+    while (APR_BRIGADE_FIRST(ra->held) != end) {
+        apr_bucket *e = APR_BRIGADE_FIRST(ra->held);
 
         APR_BUCKET_REMOVE(e);
-        APR_BRIGADE_INSERT_TAIL(to, e);
+        APR_BRIGADE_INSERT_TAIL(bb, e);
+    }
+}
+
+
+/* Copies the held buckets before `end` to the tail of `bb`. */
+static void
+copy_before(apr_bucket_brigade *bb, loom_readahead_t *ra, apr_bucket *end)
+{
+    for (apr_bucket *e = APR_BRIGADE_FIRST(ra->held); e != end;
+         e = APR_BUCKET_NEXT(e)) {
+        apr_bucket *copy;
+
+        if (apr_bucket_copy(e, &copy) == APR_SUCCESS) {
+            APR_BRIGADE_INSERT_TAIL(bb, copy);
+        }
     }
 }
 
@@ -37,45 +66,26 @@ static apr_status_t
 serve_held(loom_readahead_t *ra, apr_bucket_brigade *bb, ap_input_mode_t mode,
            apr_read_type_e block, apr_off_t readbytes)
 {
-    apr_bucket *end, *e;
-    apr_off_t before, after;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
     switch (mode) {
     case AP_MODE_GETLINE:
-        apr_brigade_length(bb, 1, &before);
         rv = apr_brigade_split_line(bb, ra->held, block, HUGE_STRING_LEN);
-        apr_brigade_length(bb, 1, &after);
-        ra->len -= after - before;
-        return rv;
+        break;
     case AP_MODE_READBYTES:
-        if (apr_brigade_partition(ra->held, readbytes, &end) != APR_SUCCESS) {
-            end = APR_BRIGADE_SENTINEL(ra->held);
-        }
-        apr_brigade_length(bb, 1, &before);
-        move_before(bb, ra->held, end);
-        apr_brigade_length(bb, 1, &after);
-        ra->len -= after - before;
-        return APR_SUCCESS;
+        move_before(bb, ra, held_end(ra, readbytes));
+        break;
     case AP_MODE_SPECULATIVE:
-        if (apr_brigade_partition(ra->held, readbytes, &end) != APR_SUCCESS) {
-            end = APR_BRIGADE_SENTINEL(ra->held);
-        }
-        for (e = APR_BRIGADE_FIRST(ra->held); e != end;
-             e = APR_BUCKET_NEXT(e)) {
-            apr_bucket *copy;
-
-            if (apr_bucket_copy(e, &copy) == APR_SUCCESS) {
-                APR_BRIGADE_INSERT_TAIL(bb, copy);
-            }
-        }
+        copy_before(bb, ra, held_end(ra, readbytes));
         return APR_SUCCESS;
     case AP_MODE_EXHAUSTIVE:
     case AP_MODE_EATCRLF:
     case AP_MODE_INIT:
-        break;
+        return ap_get_brigade(ra->f->next, bb, mode, block, readbytes);
     }
-    return ap_get_brigade(ra->f->next, bb, mode, block, readbytes);
+    /* Held buckets are set aside in memory: measuring them reads nothing. */
+    apr_brigade_length(ra->held, 1, &ra->len);
+    return rv;
 }
 
 
