@@ -72,8 +72,8 @@ typedef struct loom_conn {
                                      * through the poller (park/unpark) */
     uint64_t            wait_since; /* when the head or handshake wait began */
     uint64_t            wait_due;   /* when Timeout ends it */
-    apr_bucket_brigade *bb;         /* the handshake's reads, then unused */
-    loom_readahead_t    ra;         /* a TLS head read ahead of httpd */
+    loom_readahead_t    ra;         /* a TLS connection's reads ahead of
+                                     * httpd: its handshake, its heads */
     int                 ra_on;      /* ...its filter is on the connection */
     uint64_t            linger_due;
     long                id;

@@ -6,9 +6,11 @@
  * non-blocking reads from the filter below this one, until it is whole
  * (docs/research/tls-head-wait.md); this connection input filter, above
  * mod_ssl and below HTTP's filters, then serves httpd's reads from what
- * was pulled before reading on. It stays for the connection's life: a
- * filter removed while a request is read leaves that request's chain
- * pointing at it.
+ * was pulled before reading on. The engine drives the handshake through
+ * it too, so a TLS connection it waits for has the filter from its start;
+ * it stays for the connection's life (a filter removed while a request is
+ * read leaves that request's chain pointing at it), and passes every read
+ * on while it holds nothing, as on an HTTP/2 connection.
  *
  * Threads: loom_readahead_register from register_hooks; the others from
  * the thread that owns the connection. */
@@ -31,6 +33,14 @@ void loom_readahead_register(void);
 /* Adds the filter to connection `c`, with `ra` (zeroed, living as long as
  * the connection's pool) as its state. */
 void loom_readahead_add(loom_readahead_t *ra, conn_rec *c);
+
+/* Advances the handshake of the filters below (mod_ssl's) as far as the
+ * client's bytes allow, without waiting for more: a non-blocking
+ * AP_MODE_INIT read from the top of the connection's chain, which passes
+ * every filter httpd's own first read would. Returns APR_SUCCESS once the
+ * handshake is done, EAGAIN while it wants more of the client, or the
+ * error that ended it. */
+apr_status_t loom_readahead_handshake(loom_readahead_t *ra);
 
 /* Pulls what has come, without waiting, up to `max` bytes held in all
  * (ra->len). The connection's mod_reqtimeout filter is stepped over

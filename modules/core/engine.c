@@ -232,7 +232,6 @@ loom_engine_conn_put(loom_conn_t *c)
     apr_pool_clear(c->ptrans);    /* closes the socket */
     c->c = NULL;
     c->sock = NULL;
-    c->bb = NULL;
     c->registered = c->started = c->lingering = c->tls = c->hs_begun = 0;
     c->ra_on = 0;
     c->hooks_out = 0;

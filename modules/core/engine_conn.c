@@ -229,24 +229,14 @@ handshake_step(loom_engine_thread_t *t, loom_conn_t *c)
     }
     cr->sbh = t->sbh;
     cr->current_thread = t->lt->thread;
-    if (c->bb == NULL) {
-        c->bb = apr_brigade_create(cr->pool, cr->bucket_alloc);
-    }
     atomic_store_explicit(&t->lt->busy_fd, c->watch.fd, memory_order_relaxed);
-    rv = ap_get_brigade(cr->input_filters, c->bb, AP_MODE_INIT,
-                        APR_NONBLOCK_READ, 0);
+    rv = loom_readahead_handshake(&c->ra);
     atomic_store_explicit(&t->lt->busy_fd, -1, memory_order_relaxed);
-    apr_brigade_cleanup(c->bb);
     if (APR_STATUS_IS_EAGAIN(rv)) {
         return LOOM_CONN_HANDSHAKE;
     }
     if (rv == APR_SUCCESS && speaks_http1(cr)) {
-        /* Done: its head waits without a thread too. */
-        if (!c->ra_on) {
-            loom_readahead_add(&c->ra, cr);
-            c->ra_on = 1;
-        }
-        return LOOM_CONN_HEAD;
+        return LOOM_CONN_HEAD;      /* done: its head waits without a thread */
     }
     if (rv == APR_SUCCESS || (!cr->aborted && !ap_ssl_conn_is_ssl(cr))) {
         /* Done, h2 chosen; or plain HTTP on a TLS port, which mod_ssl's
@@ -514,6 +504,8 @@ open_accepted(loom_engine_thread_t *t, loom_conn_t *c)
     else if (e->ch->st->cfg->wait_for_head && ap_ssl_conn_is_ssl(cr)
              && loom_headwait_first(cr->base_server)) {
         c->tls = 1;                     /* mod_ssl serves this address */
+        loom_readahead_add(&c->ra, cr);
+        c->ra_on = 1;
         enter(c, LOOM_CONN_HANDSHAKE);
     }
     else {

@@ -124,6 +124,18 @@ loom_readahead_add(loom_readahead_t *ra, conn_rec *c)
 }
 
 
+apr_status_t
+loom_readahead_handshake(loom_readahead_t *ra)
+{
+    conn_rec *c = ra->f->c;
+    apr_status_t rv = ap_get_brigade(c->input_filters, ra->pull, AP_MODE_INIT,
+                                     APR_NONBLOCK_READ, 0);
+
+    apr_brigade_cleanup(ra->pull);
+    return rv;
+}
+
+
 /* The filter below `above` named mod_reqtimeout's, if it is there. */
 static ap_filter_t **
 reqtimeout_link(ap_filter_t *above)

@@ -255,21 +255,17 @@ loom_tcp_bytes_received(int fd)
     return (uint64_t) seen.hs_read;
 }
 
-/* mod_ssl's input filter asked for AP_MODE_INIT without blocking: the
- * handshake reads what has come and finishes once `hello_bytes` have;
+/* mod_ssl's handshake, driven through the read-ahead filter without
+ * blocking: it reads what has come and finishes once `hello_bytes` have;
  * EAGAIN until then; bytes that are no TLS end it, as mod_ssl ends it,
  * with the client marked gone. */
 apr_status_t
-ap_get_brigade(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t mode,
-               apr_read_type_e block, apr_off_t readbytes)
+loom_readahead_handshake(loom_readahead_t *ra)
 {
     conn_rec *c = seen.conn;           /* the filters would know it */
     char buf[4096];
     ssize_t n;
 
-    if (mode != AP_MODE_INIT || block != APR_NONBLOCK_READ) {
-        return APR_EGENERAL;
-    }
     seen.hs_calls++;
     while ((n = recv(record_of(c)->watch.fd, buf, sizeof(buf),
                      MSG_DONTWAIT)) > 0) {
