@@ -42,12 +42,14 @@ void loom_readahead_add(loom_readahead_t *ra, conn_rec *c);
  * error that ended it. */
 apr_status_t loom_readahead_handshake(loom_readahead_t *ra);
 
-/* Pulls what has come, without waiting, up to `max` bytes held in all
- * (ra->len). The connection's mod_reqtimeout filter is stepped over
- * meanwhile: its clock is for httpd's reads, and between two requests it
- * may still run the last body's. Returns APR_SUCCESS when the reads
- * stopped because nothing more has come (or `max` is held), or the error
- * that stopped them (APR_EOF: the client closed). */
+/* Pulls the next decrypted bytes that have come, without waiting, up to
+ * `max` held in all (ra->len): one read that gave data, or two in a row
+ * that gave none (nothing more has come; ra->len unchanged). So a caller
+ * that has what it needs stops there, without the reads that would only
+ * have said EAGAIN. The connection's mod_reqtimeout filter is
+ * stepped over meanwhile: its clock is for httpd's reads, and between two
+ * requests it may still run the last body's. Returns APR_SUCCESS, or the
+ * error that stopped the reads (APR_EOF: the client closed). */
 apr_status_t loom_readahead_pull(loom_readahead_t *ra, apr_off_t max);
 
 /* Copies up to `n` held bytes into `buf`; returns how many. */

@@ -109,30 +109,33 @@ speaks_http1(conn_rec *c)
 
 /* A TLS head: the decrypted bytes are pulled ahead of httpd, without
  * waiting (loom/readahead.h), until they are a whole head or cannot be
- * one. A client that closed or broke its TLS leaves what it sent to
- * httpd, or nothing to do. */
+ * one, or nothing more has come. A client that closed or broke its TLS
+ * leaves what it sent to httpd, or nothing to do. */
 static loom_conn_state_e
 tls_head_step(loom_engine_thread_t *t, loom_conn_t *c)
 {
     char buf[HEAD_PEEK];
-    apr_status_t rv;
-    apr_size_t n;
 
     c->c->sbh = t->sbh;
     c->c->current_thread = t->lt->thread;
-    rv = loom_readahead_pull(&c->ra, HEAD_PEEK);
-    if (rv != APR_SUCCESS) {
-        return c->ra.len > 0 ? LOOM_CONN_PROCESS : LOOM_CONN_CLOSED;
+    for (;;) {
+        apr_off_t before = c->ra.len;
+        apr_status_t rv = loom_readahead_pull(&c->ra, HEAD_PEEK);
+        apr_size_t n;
+
+        if (rv != APR_SUCCESS) {
+            return c->ra.len > 0 ? LOOM_CONN_PROCESS : LOOM_CONN_CLOSED;
+        }
+        n = loom_readahead_peek(&c->ra, buf, sizeof(buf));
+        if (n == sizeof(buf) || (n > 0 && loom_head_shape(buf, n)
+                                          != LOOM_HEAD_PARTIAL)) {
+            return LOOM_CONN_PROCESS;
+        }
+        if (c->ra.len == before) {
+            c->head_peeked = (int) n;
+            return LOOM_CONN_HEAD;
+        }
     }
-    n = loom_readahead_peek(&c->ra, buf, sizeof(buf));
-    if (n == 0) {
-        return LOOM_CONN_HEAD;
-    }
-    if (n == sizeof(buf) || loom_head_shape(buf, n) != LOOM_HEAD_PARTIAL) {
-        return LOOM_CONN_PROCESS;
-    }
-    c->head_peeked = (int) n;
-    return LOOM_CONN_HEAD;
 }
 
 

@@ -13,8 +13,11 @@
  * every protocol filter. */
 #define FILTER_TYPE ((ap_filter_type) (AP_FTYPE_CONNECTION + 4))
 
-/* In a row, since mod_ssl turns OpenSSL's automatic retry off: one
- * EAGAIN can mean a record that held no data. */
+/* Reads in a row that must give nothing before nothing more has come:
+ * mod_ssl turns OpenSSL's automatic retry off, so a read that took a
+ * record with no data in it (a KeyUpdate) answers EAGAIN, while the next
+ * record may already wait in mod_ssl's own buffer, where the poller
+ * cannot see it. */
 #define EMPTY_PULLS 2
 
 static ap_filter_rec_t *filter_rec;
@@ -178,27 +181,23 @@ loom_readahead_pull(loom_readahead_t *ra, apr_off_t max)
     ap_filter_t **link = reqtimeout_link(ra->f);
     ap_filter_t *skipped = link != NULL ? *link : NULL;
     apr_status_t rv = APR_SUCCESS;
-    int empty = 0;
 
     if (skipped != NULL) {
         *link = skipped->next;
     }
-    while (ra->len < max && empty < EMPTY_PULLS) {
-        apr_off_t got;
+    for (int empty = 0; ra->len < max && empty < EMPTY_PULLS; empty++) {
+        apr_off_t before = ra->len;
 
         rv = ap_get_brigade(ra->f->next, ra->pull, AP_MODE_READBYTES,
                             APR_NONBLOCK_READ, max - ra->len);
-        apr_brigade_length(ra->pull, 1, &got);
         keep_pulled(ra, c);
-        if (APR_STATUS_IS_EAGAIN(rv) || (rv == APR_SUCCESS && got == 0)) {
-            empty++;
-            rv = APR_SUCCESS;
-            continue;
-        }
-        if (rv != APR_SUCCESS) {
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
             break;
         }
-        empty = 0;
+        rv = APR_SUCCESS;
+        if (ra->len > before) {
+            break;
+        }
     }
     if (skipped != NULL) {
         *link = skipped;
