@@ -28,11 +28,16 @@
 typedef enum loom_head_shape {
     LOOM_HEAD_PARTIAL,  /* can still become an HTTP/1 head: keep waiting */
     LOOM_HEAD_WHOLE,    /* a request line and its headers, blank line seen */
-    LOOM_HEAD_FOREIGN   /* not HTTP/1 (or HTTP/0.9): httpd decides now */
+    LOOM_HEAD_FOREIGN,  /* not HTTP/1 (or HTTP/0.9): httpd decides now */
+    LOOM_HEAD_TOO_MANY  /* more header fields than `max_fields`, and the
+                         * line after the first one beyond: httpd
+                         * refuses it now, as it would have on a thread */
 } loom_head_shape_e;
 
-/* What the first `n` bytes a client sent are (any thread; pure). */
-loom_head_shape_e loom_head_shape(const char *buf, size_t n);
+/* What the first `n` bytes a client sent are, for a server that allows
+ * `max_fields` header lines (its LimitRequestFields; 0: no limit). Any
+ * thread; pure. */
+loom_head_shape_e loom_head_shape(const char *buf, size_t n, int max_fields);
 
 /* From post_config (parent, one thread): which servers have protocol
  * modules on, and which process_connection hooks are unknown; logs the

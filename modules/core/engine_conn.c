@@ -107,6 +107,15 @@ speaks_http1(conn_rec *c)
 }
 
 
+/* What the head so far is, under the limits httpd reads it with: the
+ * connection's server's, as the head names no other yet. */
+static loom_head_shape_e
+shape(const loom_conn_t *c, const char *buf, size_t n)
+{
+    return loom_head_shape(buf, n, c->c->base_server->limit_req_fields);
+}
+
+
 /* A TLS head: the decrypted bytes are pulled ahead of httpd, without
  * waiting (loom/readahead.h), until they are a whole head or cannot be
  * one, or nothing more has come. A client that closed or broke its TLS
@@ -127,7 +136,7 @@ tls_head_step(loom_engine_thread_t *t, loom_conn_t *c)
             return c->ra.len > 0 ? LOOM_CONN_PROCESS : LOOM_CONN_CLOSED;
         }
         n = loom_readahead_peek(&c->ra, buf, sizeof(buf));
-        if (n == sizeof(buf) || (n > 0 && loom_head_shape(buf, n)
+        if (n == sizeof(buf) || (n > 0 && shape(c, buf, n)
                                           != LOOM_HEAD_PARTIAL)) {
             return LOOM_CONN_PROCESS;
         }
@@ -178,7 +187,7 @@ head_step(loom_engine_thread_t *t, loom_conn_t *c)
         return LOOM_CONN_PROCESS;
     }
     if ((size_t) n == sizeof(buf)
-        || loom_head_shape(buf, (size_t) n) != LOOM_HEAD_PARTIAL) {
+        || shape(c, buf, (size_t) n) != LOOM_HEAD_PARTIAL) {
         return LOOM_CONN_PROCESS;
     }
     return wait_for_more(c, n);

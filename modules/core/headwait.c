@@ -122,8 +122,27 @@ request_line(const char *buf, size_t n, size_t *end)
 }
 
 
+/* How many header lines `buf` holds whole (ended by LF); a folded line
+ * (starting with a space or a tab) counts with the line it continues. */
+static int
+header_lines(const char *buf, size_t n)
+{
+    int lines = 0;
+    size_t i = 0;
+    const char *lf;
+
+    while (i < n && (lf = memchr(buf + i, '\n', n - i)) != NULL) {
+        if (buf[i] != ' ' && buf[i] != '\t') {
+            lines++;
+        }
+        i = (size_t) (lf - buf) + 1;
+    }
+    return lines;
+}
+
+
 loom_head_shape_e
-loom_head_shape(const char *buf, size_t n)
+loom_head_shape(const char *buf, size_t n, int max_fields)
 {
     size_t start = 0, end = 0;
     loom_head_shape_e line;
@@ -142,6 +161,14 @@ loom_head_shape(const char *buf, size_t n)
     if (memmem(buf + end, n - end, "\n\n", 2) != NULL
         || memmem(buf + end, n - end, "\n\r\n", 3) != NULL) {
         return LOOM_HEAD_WHOLE;
+    }
+    /* httpd counts a field once the line after it has come (that line
+     * might have continued it) and answers 400 at the first field beyond
+     * the limit, whether the head ever ends or not: a slow client must
+     * not be held past that point. */
+    if (max_fields > 0
+        && header_lines(buf + end + 1, n - end - 1) > max_fields + 1) {
+        return LOOM_HEAD_TOO_MANY;
     }
     return LOOM_HEAD_PARTIAL;
 }

@@ -41,7 +41,7 @@ loom_mpm_ops(void)
     return &ops;
 }
 
-#define SHAPE(text) loom_head_shape(text, sizeof(text) - 1)
+#define SHAPE(text) loom_head_shape(text, sizeof(text) - 1, 100)
 
 UNIT_TEST(an_http1_head_is_waited_for_until_its_blank_line)
 {
@@ -78,6 +78,23 @@ UNIT_TEST(anything_that_cannot_be_an_http1_head_goes_at_once)
     UNIT_EQ(SHAPE("GE(T / HTTP/1.1"), LOOM_HEAD_FOREIGN);
     UNIT_EQ(SHAPE("GE\0T / HTTP/1.1"), LOOM_HEAD_FOREIGN);   /* NUL */
     UNIT_EQ(SHAPE("GET /a\tb HTTP/1.1"), LOOM_HEAD_FOREIGN);
+}
+
+#define SHAPE_UNDER(text, max) loom_head_shape(text, sizeof(text) - 1, max)
+
+UNIT_TEST(a_head_with_more_lines_than_the_limit_goes_at_once)
+{
+#define THREE "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n C\r\nD: 3\r\n"
+    /* httpd knows field B+C whole once D has come, and D once a line
+     * after it has: two fields so far. */
+    UNIT_EQ(SHAPE_UNDER(THREE, 2), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE_UNDER(THREE, 1), LOOM_HEAD_TOO_MANY);
+    UNIT_EQ(SHAPE_UNDER(THREE, 0), LOOM_HEAD_PARTIAL);      /* no limit */
+    /* A line not ended yet is not counted; an ended head is whole. */
+    UNIT_EQ(SHAPE_UNDER("GET / HTTP/1.1\r\nA: 1\r\nB: 2", 0), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE_UNDER("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC", 1), LOOM_HEAD_PARTIAL);
+    UNIT_EQ(SHAPE_UNDER("GET / HTTP/1.1\nA: 1\nB: 2\n\n", 1), LOOM_HEAD_WHOLE);
+#undef THREE
 }
 
 static void
