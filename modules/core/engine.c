@@ -229,6 +229,14 @@ loom_engine_conn_put(loom_conn_t *c)
         loom_poller_del(e->poller, &c->watch);
     }
     loom_engine_taken(c);         /* a path that closes it untaken */
+    if (c->hooks_out) {
+        /* Modules that heard it leave its thread hear it come back before
+         * it goes, as under stock: state they keep between the two must
+         * not outlive the connection. No thread serves it now. */
+        c->hooks_out = 0;
+        c->c->sbh = NULL;
+        ap_run_resume_connection(c->c, NULL);
+    }
     apr_pool_clear(c->ptrans);    /* closes the socket */
     c->c = NULL;
     c->sock = NULL;
