@@ -162,10 +162,13 @@ unreserve(ev_child_t *evc, int err)
 
 
 /* At most this many connections are taken from a listener per wake-up.
- * Taking one per wake-up made a crowd of new TLS clients wait behind the
- * child's busy connections, a round of the poller each; a bound keeps
- * one child from taking a whole burst its siblings could share. */
-#define ACCEPT_BATCH 16
+ * More than one shortened the slowest of a crowd of TLS connects
+ * (docs/benchmarking.md), but an extra whose client had not spoken yet
+ * promised no thread: a child could take more connections than it had
+ * idle threads, and one then waited behind threads blocked in CGIs while
+ * other children sat idle (t/lifecycle/idle.t, once in about ten runs).
+ * One per wake-up until that rule is mended (docs/architecture.md). */
+#define ACCEPT_BATCH 1
 
 /* Accepts one connection on `lw` into a new record; NULL when none was
  * waiting or the child has no room (then the listener is held). */
@@ -216,7 +219,7 @@ static void
 accept_batch(ev_thread_t *t, loom_listen_watch_t *lw)
 {
     ev_child_t *evc = t->evc;
-    loom_conn_t *first = take_one(evc, lw), *more[ACCEPT_BATCH - 1];
+    loom_conn_t *first = take_one(evc, lw), *more[ACCEPT_BATCH];
     int room = atomic_load_explicit(&evc->idle_threads, memory_order_relaxed)
                - atomic_load_explicit(&evc->engine.fresh, memory_order_relaxed);
     int n = 0, last = first != NULL && count_accepted(evc);
