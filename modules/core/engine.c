@@ -497,11 +497,29 @@ loom_engine_unarmed_locked(loom_conn_t *c)
 }
 
 
+/* Whether a parked keep-alive connection's next request has begun to
+ * arrive: its event is due, only no thread has taken it yet (all busy, or
+ * prefork's one thread serving another). */
+static int
+next_request_came(const loom_conn_t *c)
+{
+    char b;
+
+    return c->state == LOOM_CONN_KEEPALIVE
+           && recv(c->watch.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+
 static void
 expire_conn(void *ctx, loom_timer_t *t)
 {
     loom_conn_t *c = loom_list_entry(t, loom_conn_t, timer);
 
+    if (next_request_came(c)) {
+        /* Not idle: closing it would drop a request the client has sent.
+         * Its event comes with the next free thread, deadline or not. */
+        return;
+    }
     c->expired = 1;
     /* Makes the one event fire; whoever gets it closes the connection. */
     shutdown(c->watch.fd, SHUT_RDWR);
