@@ -28,6 +28,7 @@ typedef enum {
     LOOM_D_THREADS_PER_CHILD,
     LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT,
     LOOM_D_DRAIN_TIMEOUT,          /* LoomDrainTimeout: Loom's own */
+    LOOM_D_CONNS_PER_PROCESS,      /* LoomConnectionsPerProcess: prefork */
     LOOM_D_COUNT
 } loom_directive_e;
 
@@ -45,7 +46,11 @@ typedef struct loom_cfg {
     int drain_timeout;       /* LoomDrainTimeout, seconds; 0: unbounded */
     int max_daemons;         /* derived: active processes allowed */
     double async_factor;     /* event: AsyncRequestWorkerFactor */
-    int wait_for_head;       /* event: LoomWaitForHead */
+    int wait_for_head;       /* event, parked prefork: LoomWaitForHead */
+    int park;                /* prefork: LoomParkConnections (event: 1) */
+    int conns_per_process;   /* prefork, parked: connections one child
+                              * holds at most (0 in the config: from the
+                              * descriptor limit, set by the check) */
     int set[LOOM_D_COUNT];   /* which directives the config gave */
 } loom_cfg_t;
 
@@ -56,6 +61,8 @@ const char *loom_cfg_set_async_factor(cmd_parms *cmd, void *dummy,
                                       const char *arg);
 /* LoomWaitForHead On|Off. */
 const char *loom_cfg_set_wait_for_head(cmd_parms *cmd, void *dummy, int on);
+/* LoomParkConnections On|Off. */
+const char *loom_cfg_set_park(cmd_parms *cmd, void *dummy, int on);
 /* EnableExceptionHook: accepted for configs written for other builds. */
 const char *loom_cfg_set_exception_hook(cmd_parms *cmd, void *dummy, int on);
 
@@ -102,12 +109,26 @@ void loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets);
                  RSRC_CONF, "Accepted for compatibility; this httpd " \
                  "build has no exception hook")
 
+#define LOOM_WAIT_FOR_HEAD_COMMAND \
+    AP_INIT_FLAG("LoomWaitForHead", loom_cfg_set_wait_for_head, NULL, \
+                 RSRC_CONF, "On (default): a plain-HTTP connection gets " \
+                 "a thread only once its request head has arrived")
+
 #define LOOM_PREFORK_COMMANDS \
     LOOM_COMMON_COMMANDS, \
     LOOM_CMD(MIN_SPARE_SERVERS, "MinSpareServers", \
              "Minimum number of idle children, to handle request spikes"), \
     LOOM_CMD(MAX_SPARE_SERVERS, "MaxSpareServers", \
-             "Maximum number of idle children")
+             "Maximum number of idle children"), \
+    AP_INIT_FLAG("LoomParkConnections", loom_cfg_set_park, NULL, \
+                 RSRC_CONF, "On: between requests a connection waits in its " \
+                 "child's poller, not holding the process; Off (default): " \
+                 "a process per connection, as stock prefork"), \
+    LOOM_CMD(CONNS_PER_PROCESS, "LoomConnectionsPerProcess", \
+             "Connections one child may hold at once with " \
+             "LoomParkConnections On (0, the default: from the " \
+             "descriptor limit)"), \
+    LOOM_WAIT_FOR_HEAD_COMMAND
 
 #define LOOM_THREADED_COMMANDS \
     LOOM_COMMON_COMMANDS, \
@@ -125,8 +146,6 @@ void loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets);
     AP_INIT_TAKE1("AsyncRequestWorkerFactor", loom_cfg_set_async_factor, \
                   NULL, RSRC_CONF, "How many connections a child takes " \
                   "per idle worker thread, beyond ThreadsPerChild"), \
-    AP_INIT_FLAG("LoomWaitForHead", loom_cfg_set_wait_for_head, NULL, \
-                 RSRC_CONF, "On (default): a plain-HTTP connection gets " \
-                 "a thread only once its request head has arrived")
+    LOOM_WAIT_FOR_HEAD_COMMAND
 
 #endif

@@ -24,6 +24,8 @@ struct loom_child;
 #define LOOM_CAP_THREADED 1u   /* several threads serve in one child */
 #define LOOM_CAP_ASYNC    2u   /* between requests, connections wait in the
                                 * child's poller, not on a thread */
+#define LOOM_CAP_PARKABLE 4u   /* ...or do so when LoomParkConnections is On
+                                * (prefork: one thread runs the engine) */
 
 typedef struct loom_mpm_ops {
     const char   *name;          /* "loom_prefork"; -V shows "prefork" */
@@ -96,5 +98,11 @@ void loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p);
 
 /* The ops of the loaded model (set by loom_mpm_register). */
 const loom_mpm_ops_t *loom_mpm_ops(void);
+
+/* Whether this configuration runs the connection engine: connections wait
+ * in the child's poller between requests, and httpd's core hands them
+ * back after each request (AP_MPMQ_IS_ASYNC). Any thread, once the
+ * configuration is read. */
+int loom_mpm_parks(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "apr_strings.h"
 #include "httpd.h"
@@ -32,6 +33,12 @@ struct row {
 #define T_MAX THREADED_MAX_SERVER_LIMIT
 #define W_MAX WORKER_MAX_THREAD_LIMIT
 #define E_MAX EVENT_MAX_THREAD_LIMIT
+/* LoomConnectionsPerProcess: beyond this a child's descriptor table, not
+ * the directive, is the limit anyway. */
+#define CONNS_MAX 1048576
+/* Descriptors a parked prefork child keeps for everything but its
+ * connections: logs, the files it serves, CGI pipes, a PHP script's own. */
+#define FD_RESERVE 128
 
 static const struct row rows[LOOM_D_COUNT] = {
     /*                                  default: prefork worker event
@@ -48,6 +55,7 @@ static const struct row rows[LOOM_D_COUNT] = {
     [LOOM_D_THREADS_PER_CHILD]   = { {   1, 25, 25 }, 1, { 1, W_MAX, E_MAX } },
     [LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT] = { { 0, 0, 0 }, 0, { INT_MAX, INT_MAX, INT_MAX } },
     [LOOM_D_DRAIN_TIMEOUT]       = { {   0,  0,  0 }, 0, { INT_MAX, INT_MAX, INT_MAX } },
+    [LOOM_D_CONNS_PER_PROCESS]   = { {   0, NA, NA }, 0, { CONNS_MAX, NA, NA } },
 };
 
 
@@ -67,6 +75,7 @@ field_of(loom_cfg_t *cfg, loom_directive_e id)
     case LOOM_D_THREADS_PER_CHILD:   return &cfg->threads_per_child;
     case LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT: return &cfg->graceful_timeout;
     case LOOM_D_DRAIN_TIMEOUT:       return &cfg->drain_timeout;
+    case LOOM_D_CONNS_PER_PROCESS:   return &cfg->conns_per_process;
     case LOOM_D_COUNT:               break;
     }
     return NULL;
@@ -89,6 +98,9 @@ loom_cfg_defaults(loom_cfg_t *cfg, loom_model_e model)
     ap_graceful_shutdown_timeout = 0;
     cfg->async_factor = 2.0;
     cfg->wait_for_head = 1;
+    /* prefork: Off until a busy child can pass its ready connections to
+     * an idle one (docs/architecture.md); event always parks. */
+    cfg->park = model == LOOM_MODEL_EVENT;
 }
 
 
@@ -165,6 +177,18 @@ loom_cfg_set_wait_for_head(cmd_parms *cmd, void *dummy, int on)
 
 
 const char *
+loom_cfg_set_park(cmd_parms *cmd, void *dummy, int on)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err == NULL) {
+        loom_state()->cfg->park = on;
+    }
+    return err;
+}
+
+
+const char *
 loom_cfg_set_exception_hook(cmd_parms *cmd, void *dummy, int on)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -225,6 +249,35 @@ keep_first(int *v, int first, const char *name, server_rec *s)
 }
 
 
+/* A parked child holds its connections' descriptors: at most what its
+ * descriptor limit leaves after FD_RESERVE (half of it, if that is
+ * smaller), which is also the default. */
+static void
+fit_conns_per_process(loom_cfg_t *cfg, server_rec *s, int startup)
+{
+    struct rlimit nofile;
+    rlim_t room = 1024;
+    int most;
+
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0
+        && nofile.rlim_cur != RLIM_INFINITY) {
+        room = nofile.rlim_cur;
+    }
+    room = room > 2 * FD_RESERVE ? room - FD_RESERVE : room / 2;
+    most = room > CONNS_MAX ? CONNS_MAX : room < 1 ? 1 : (int) room;
+    if (cfg->conns_per_process == 0) {
+        cfg->conns_per_process = most;
+    }
+    else if (cfg->conns_per_process > most) {
+        warn(s, startup, LOOMNO(0118) "WARNING: %s of %d exceeds what the "
+             "descriptor limit leaves room for (%d), decreasing to %d; "
+             "raise the limit (ulimit -n) to hold more.",
+             "LoomConnectionsPerProcess", cfg->conns_per_process, most, most);
+        cfg->conns_per_process = most;
+    }
+}
+
+
 static void
 check_prefork(loom_cfg_t *cfg, server_rec *s, int startup, int first_sl)
 {
@@ -241,6 +294,7 @@ check_prefork(loom_cfg_t *cfg, server_rec *s, int startup, int first_sl)
     clamp(&cfg->max_workers, "MaxRequestWorkers", 1, INT_MAX, s, startup);
     clamp(&cfg->start_servers, "StartServers", 1, INT_MAX, s, startup);
     clamp(&cfg->min_spare, "MinSpareServers", 1, INT_MAX, s, startup);
+    fit_conns_per_process(cfg, s, startup);
     cfg->thread_limit = 1;
     cfg->threads_per_child = 1;
     cfg->max_daemons = cfg->max_workers;

@@ -516,7 +516,7 @@ begin(master_t *m, apr_pool_t *pconf, server_rec *s)
     if (r->slots == NULL) {
         r->slots = apr_pcalloc(ap_pglobal,
                                r->first_server_limit * sizeof(*r->slots));
-        if (m->st->ops->caps & LOOM_CAP_ASYNC) {
+        if (m->st->ops->caps & (LOOM_CAP_ASYNC | LOOM_CAP_PARKABLE)) {
             r->waits = loom_waits_create(r->first_server_limit);
         }
     }

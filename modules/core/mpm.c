@@ -40,6 +40,14 @@ loom_mpm_ops(void)
 }
 
 
+int
+loom_mpm_parks(void)
+{
+    return (state.ops->caps & LOOM_CAP_ASYNC)
+           || ((state.ops->caps & LOOM_CAP_PARKABLE) && state.cfg->park);
+}
+
+
 static loom_retained_t *
 retained_get(void)
 {
@@ -193,7 +201,7 @@ loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p)
     if (!(ops->caps & LOOM_CAP_ASYNC)) {
         loom_conn_register_hooks();       /* connections served on a thread */
     }
-    else {
+    if (ops->caps & (LOOM_CAP_ASYNC | LOOM_CAP_PARKABLE)) {
         APR_OPTIONAL_HOOK(ap, status_hook, loom_waits_status, NULL, NULL,
                           APR_HOOK_MIDDLE);
         loom_readahead_register();        /* TLS heads wait without one */

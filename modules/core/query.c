@@ -23,8 +23,7 @@ mpm_state(void)
     }
     /* A thread that serves a whole connection (the synchronous models)
      * may report the state its current request began in. */
-    return loom_state()->ops->caps & LOOM_CAP_ASYNC
-           ? real : loom_conn_mpm_state(real);
+    return loom_mpm_parks() ? real : loom_conn_mpm_state(real);
 }
 
 

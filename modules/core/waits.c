@@ -10,6 +10,7 @@
 #include "scoreboard.h"
 
 #include "loom/log.h"
+#include "loom/mpm.h"
 #include "loom/state.h"
 #include "loom/tags.h"
 #include "loom/waits.h"
@@ -69,6 +70,9 @@ loom_waits_status(request_rec *r, int flags)
     int i, slots = loom_state()->retained->first_server_limit;
     int handshakes = 0, heads = 0;
 
+    if (!loom_mpm_parks()) {
+        return OK;               /* prefork with LoomParkConnections Off */
+    }
     for (i = 0; i < slots; i++) {
         waits_slot_t *w = slot_of(i);
 

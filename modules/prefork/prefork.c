@@ -1,6 +1,8 @@
-/* loom_prefork: one single-threaded process per connection.
+/* loom_prefork: single-threaded processes.
  *
- * Each child takes a connection without blocking, serves it to its end
+ * With LoomParkConnections On (the default) a child's one thread runs the
+ * connection engine: see prefork_park.h. With it Off, the classic model
+ * below: one process per connection. Each child takes a connection without blocking, serves it to its end
  * and takes the next. When none is queued it waits in its own epoll set
  * on its bucket's listeners (each armed with EPOLLEXCLUSIVE, so a new
  * connection wakes one idle child, not all of them, and no accept mutex is
@@ -20,6 +22,8 @@
 #include "scoreboard.h"
 
 #include "loom/child.h"
+#include "loom/headtime.h"
+#include "loom/headwait.h"
 #include "loom/config.h"
 #include "loom/conn.h"
 #include "loom/listen.h"
@@ -28,6 +32,7 @@
 #include "loom/poller.h"
 #include "loom/sb.h"
 #include "loom/tags.h"
+#include "prefork_park.h"
 
 extern module AP_MODULE_DECLARE_DATA mpm_loom_prefork_module;
 
@@ -75,6 +80,9 @@ prefork_child_main(loom_child_t *ch)
     ap_sb_handle_t *sbh;
     int code = 0;
 
+    if (ch->st->cfg->park) {
+        prefork_park_main(ch);
+    }
     apr_pool_create(&ptrans, ch->pchild);
     apr_pool_tag(ptrans, "transaction");
     ap_create_sb_handle(&sbh, ch->pchild, ch->slot, 0);
@@ -100,5 +108,54 @@ prefork_child_main(loom_child_t *ch)
 }
 
 
-LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, 0, LOOM_PREFORK_COMMANDS,
-                prefork_child_main, NULL, NULL, NULL);
+static int
+prefork_query(int code, int *result, apr_status_t *rv)
+{
+    switch (code) {
+    case AP_MPMQ_IS_ASYNC:
+    case AP_MPMQ_CAN_WAITIO:
+        /* Parked, httpd's core hands a connection back after each
+         * request, so that it waits for the next without the process.
+         * Threads are never claimed: mod_php and its kin load as under
+         * stock prefork. */
+        *result = loom_mpm_parks();
+        return 1;
+    }
+    return 0;
+}
+
+
+/* A parked child at its LoomConnectionsPerProcess takes no new one: its
+ * idle thread is no capacity for idle maintenance. */
+static int
+prefork_idle_workers(int slot)
+{
+    if (ap_get_scoreboard_process(slot)->not_accepting) {
+        return 0;
+    }
+    return loom_sb_idle_threads(slot, 1);
+}
+
+
+static int
+prefork_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s)
+{
+    if (loom_mpm_parks()) {
+        loom_headtime_setup(pconf, s);
+        loom_headwait_setup(pconf, s);
+    }
+    return OK;
+}
+
+
+static void
+prefork_own_hooks(apr_pool_t *p)
+{
+    ap_hook_post_config(prefork_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+
+LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, LOOM_CAP_PARKABLE,
+                LOOM_PREFORK_COMMANDS, prefork_child_main,
+                prefork_idle_workers, prefork_query, prefork_own_hooks);

@@ -1,18 +1,21 @@
 # What it proves: 2000 connections that connect and send nothing cost the
-# server nothing that lasts, and, with Loom event, do not starve anyone.
+# server nothing that lasts, and, with Loom event or parked Loom prefork,
+# do not starve anyone.
 # One server (Timeout 3, KeepAliveTimeout 2, two children: prefork up to 16
 # processes, threaded 8 threads per child up to 64 workers), a baseline of
 # descriptors and threads per process read from /proc, then 2000 idle
 # connections (the test raises its own descriptor limit up to the hard
 # limit first, and turns httpd's accept filter off so that the kernel hands
 # every connection to the server):
-#  - Loom event (LoomWaitForHead On, the default): a connection waiting for
-#    its request head holds no thread, so the children accept all 2000 (their
-#    descriptor counts grow by at least 1900 together), 5 good clients in a
+#  - Loom event, and Loom prefork with LoomParkConnections On (which this
+#    test sets for prefork), LoomWaitForHead On (the default): a connection
+#    waiting for its request head holds no thread or process, so the
+#    children accept all 2000 (their descriptor counts grow by at least 1900
+#    together), 5 good clients in a
 #    row are each served within 2 s while the 2000 stay connected, and the
 #    server drops every idle connection by Timeout (all 2000 see EOF within
 #    Timeout + 4 s);
-#  - prefork and worker (Loom's and stock's) and stock event give each
+#  - worker (Loom's and stock's), stock prefork and stock event give each
 #    connection a process or thread that waits up to Timeout for the head,
 #    so 2000 idle connections starve good clients for about 2000 / workers x
 #    Timeout; that is the model, not asserted: the figures are printed
@@ -43,7 +46,10 @@ my $KA_TIMEOUT = 2;
 my $nofile = ensure_nofile($N + 200);
 plan skip_all => "descriptor limit $nofile: cannot hold $N connections"
     if $nofile < $N + 100;
-my $immune = $mpm eq 'event';          # Loom event, LoomWaitForHead On
+# Loom event, and Loom prefork with LoomParkConnections On (run so here),
+# both with LoomWaitForHead On (the default).
+my $immune = $mpm eq 'event' || $mpm eq 'prefork';
+my $park = $mpm eq 'prefork' ? "LoomParkConnections On\n" : '';
 
 # The server inherits the raised limit: an event child may hold them all.
 # AcceptFilter http none: with httpd's default ('data', TCP_DEFER_ACCEPT on
@@ -51,7 +57,7 @@ my $immune = $mpm eq 'event';          # Loom event, LoomWaitForHead On
 # that sent nothing in SYN_RECV, unseen by the server, and only the rest
 # (syncookies) reach it; this test is about what the MPM does with them.
 my $s = Loom::Server->new(modules => ['status'],
-                          conf => sizing($mpm) . "AcceptFilter http none\n")->start;
+                          conf => sizing($mpm) . $park . "AcceptFilter http none\n")->start;
 my $port = $s->port;
 my $parent = $s->pid;
 plan tests => $immune ? 9 : 6;

@@ -1,0 +1,265 @@
+/* loom_prefork, parked: one thread runs the connection engine (see
+ * prefork_park.h). The thread sleeps in the child's poller, where the
+ * listeners (armed EPOLLEXCLUSIVE, so a new connection wakes one idle
+ * child) and the parked connections wait; each event it takes, it serves
+ * there and then, up to the connection's next wait. It keeps the
+ * deadlines itself between events: there is no other thread. */
+#include <errno.h>
+
+#include "httpd.h"
+#include "http_main.h"
+#include "ap_mpm.h"
+#include "http_log.h"
+#include "scoreboard.h"
+
+#include "loom/config.h"
+#include "loom/engine.h"
+#include "loom/listen.h"
+#include "loom/log.h"
+#include "loom/sb.h"
+#include "loom/signals.h"
+#include "loom/tags.h"
+#include "prefork_park.h"
+
+/* Events taken per wait. More than one, so that a listener that woke this
+ * child is seen beside a stop request that came at the same moment: the
+ * kernel woke this child alone for that connection. */
+#define PARK_EVENTS 16
+
+/* How often a draining child looks again at what it still holds. */
+#define DRAIN_LOOK_MS 1000
+
+typedef struct park {
+    loom_child_t         *ch;
+    loom_poller_t        *poller;
+    loom_engine_t         engine;
+    loom_listeners_t      listeners;
+    loom_thread_t         self;     /* busy_fd: what a stop-now shuts */
+    loom_engine_thread_t  et;
+    int                   limit;    /* LoomConnectionsPerProcess */
+    loom_stop_e           stop;     /* acted on so far */
+} park_t;
+
+
+/* Whether the child takes new connections now, and the listeners held or
+ * let go by it: not while stopping, nor at its limit. */
+static void
+update_accepting(park_t *p)
+{
+    int open = atomic_load_explicit(&p->engine.conns, memory_order_relaxed);
+    int ok = p->stop == LOOM_STOP_NONE && open < p->limit;
+
+    if (p->stop == LOOM_STOP_NONE && ok == loom_listen_held(&p->listeners)) {
+        loom_listen_hold(&p->listeners, !ok);
+        ap_get_scoreboard_process(p->ch->slot)->not_accepting = !ok;
+    }
+}
+
+
+/* accept() failed with -rc: out of descriptors pauses the listeners (they
+ * come back by loom_listen_tick); anything but "nothing there" is fatal
+ * for accepting, and the child leaves gracefully for a new one. */
+static void
+accept_failed(park_t *p, int rc)
+{
+    if (rc == -EAGAIN) {
+        return;
+    }
+    if (loom_listen_out_of_resources(-rc)) {
+        loom_listen_pause(&p->listeners, LOOM_LISTEN_PAUSE_MS, -rc);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf, LOOMNO(1301)
+                 "accept() failed; this child stops accepting and exits");
+    loom_signals_child_request(LOOM_STOP_GRACEFUL);
+}
+
+
+/* The listener woke this child: takes one connection and serves its first
+ * step at once. */
+static void
+accept_one(park_t *p, loom_listen_watch_t *lw)
+{
+    loom_engine_t *e = &p->engine;
+    loom_conn_t *c;
+    int rc;
+
+    pthread_mutex_lock(&e->lock);
+    loom_engine_count_open_locked(e, 1);
+    pthread_mutex_unlock(&e->lock);
+    c = loom_engine_conn_new(e);
+    rc = loom_listen_accept(lw->lr, c->ptrans, &c->sock);
+    if (rc != 0) {
+        loom_engine_conn_unused(c);
+        pthread_mutex_lock(&e->lock);
+        loom_engine_count_open_locked(e, -1);
+        pthread_mutex_unlock(&e->lock);
+        accept_failed(p, rc);
+        return;
+    }
+    atomic_fetch_add_explicit(&p->ch->conns, 1, memory_order_relaxed);
+    loom_engine_accepted(&p->et, c);
+}
+
+
+static int
+min_wait(int a, int b)
+{
+    if (a < 0) {
+        return b;
+    }
+    return b >= 0 && b < a ? b : a;
+}
+
+
+/* How long the next wait may sleep: until the next deadline, the end of
+ * an accept pause, or a draining child's next look. */
+static int
+wait_ms(park_t *p)
+{
+    int ms = p->stop == LOOM_STOP_NONE ? -1 : DRAIN_LOOK_MS;
+
+    pthread_mutex_lock(&p->engine.lock);
+    ms = min_wait(ms, loom_timerq_next_ms(&p->engine.timers, loom_now_ms()));
+    pthread_mutex_unlock(&p->engine.lock);
+    return min_wait(ms, loom_listen_tick(&p->listeners));
+}
+
+
+/* epoll_wait() fails only on a bad descriptor or argument: the child
+ * cannot serve, says so, and stops gracefully. */
+static void
+wait_failed(int err)
+{
+    ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf, LOOMNO(1302)
+                 "epoll_wait() on the child's poller failed; this child "
+                 "stops gracefully");
+    loom_signals_child_request(LOOM_STOP_GRACEFUL);
+}
+
+
+/* Sleeps until something is ready or due, serves every event taken, then
+ * closes what has had its time. Events are served before deadlines are
+ * kept: a connection whose request arrived while this thread served
+ * another must not be closed for having waited for it. */
+static void
+serve_events(park_t *p)
+{
+    loom_fired_t fired[PARK_EVENTS];
+    int i, n;
+
+    loom_sb_thread_idle(p->ch->slot, 0, p->stop != LOOM_STOP_NONE);
+    n = loom_poller_wait(p->poller, fired, PARK_EVENTS, wait_ms(p));
+    if (n < 0 && n != -EINTR) {
+        wait_failed(-n);
+    }
+    for (i = 0; i < n; i++) {
+        switch ((enum loom_watch_kind) fired[i].watch->kind) {
+        case LOOM_W_LISTENER:
+            if (p->stop == LOOM_STOP_NONE) {
+                accept_one(p, fired[i].watch->data);
+            }
+            break;
+        case LOOM_W_CONN:
+            loom_engine_ready(&p->et, fired[i].watch->data, fired[i].ev);
+            break;
+        case LOOM_W_CALLBACKS:
+        case LOOM_W_WAKE:
+            break;
+        }
+        update_accepting(p);
+    }
+    pthread_mutex_lock(&p->engine.lock);
+    loom_engine_expire_locked(&p->engine, loom_now_ms());
+    pthread_mutex_unlock(&p->engine.lock);
+}
+
+
+/* The child was told to stop. Gracefully: no new connection, keep-alive
+ * ones get a short last while (the engine's drain) and the rest finish;
+ * the caller serves on until none is left. */
+static void
+begin_stop(park_t *p, loom_stop_e how)
+{
+    loom_engine_t *e = &p->engine;
+
+    p->stop = how;
+    loom_child_stopping(p->ch, how == LOOM_STOP_GRACEFUL);
+    pthread_mutex_lock(&e->lock);
+    loom_engine_stop_locked(e, how);
+    pthread_mutex_unlock(&e->lock);
+    loom_listen_close(&p->listeners);
+    ap_get_scoreboard_process(p->ch->slot)->quiescing = 1;
+}
+
+
+/* While draining: a connection a module suspended and gave up on, or one
+ * the poller refused, must not keep the child from ever leaving. */
+static void
+release_leftovers(park_t *p)
+{
+    pthread_mutex_lock(&p->engine.lock);
+    loom_engine_resume_suspended_locked(&p->engine, 1);
+    pthread_mutex_unlock(&p->engine.lock);
+    loom_engine_close_unarmed(&p->engine);
+}
+
+
+static int
+set_up(park_t *p, loom_child_t *ch)
+{
+    p->ch = ch;
+    p->limit = ch->st->cfg->conns_per_process;
+    p->self.thread = ch->thread;
+    atomic_init(&p->self.busy_fd, -1);
+    p->et.engine = &p->engine;
+    p->et.id = 0;
+    p->et.lt = &p->self;
+    ap_create_sb_handle(&p->et.sbh, ch->pchild, ch->slot, 0);
+    if (loom_poller_create(&p->poller, ch->pchild) != 0
+        || loom_engine_init(&p->engine, ch, p->poller) != 0
+        || loom_listen_child_init(&p->listeners, ch->st, ch->bucket,
+                                  p->poller, ch->pchild,
+                                  LOOM_ARM_EXCLUSIVE) != 0) {
+        return -1;                              /* each says why */
+    }
+    loom_signals_child_busy_fds(&p->self.busy_fd, sizeof(p->self), 1);
+    loom_signals_child_install(loom_poller_wake_fd(p->poller));
+    return 0;
+}
+
+
+void
+prefork_park_main(loom_child_t *ch)
+{
+    static park_t p;
+    loom_stop_e how;
+
+    if (set_up(&p, ch) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, ap_server_conf,
+                     LOOMNO(1303) "this child cannot serve (the line before "
+                     "says why); it exits");
+        loom_child_exit(ch, APEXIT_CHILDSICK);
+    }
+    for (;;) {
+        how = loom_child_exit_reason(ch);
+        if (how != p.stop) {
+            begin_stop(&p, how);
+        }
+        if (how == LOOM_STOP_NOW
+            || (how == LOOM_STOP_GRACEFUL
+                && atomic_load_explicit(&p.engine.conns,
+                                        memory_order_relaxed) == 0)) {
+            break;
+        }
+        if (how == LOOM_STOP_GRACEFUL) {
+            release_leftovers(&p);
+        }
+        serve_events(&p);
+    }
+    if (how == LOOM_STOP_GRACEFUL) {
+        loom_sb_thread_status(ch->slot, 0, SERVER_GRACEFUL);
+    }
+    loom_child_exit(ch, 0);
+}
+
