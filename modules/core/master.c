@@ -39,6 +39,9 @@ typedef struct master {
     loom_retained_t *r;
     server_rec      *s;
     int              fatal;         /* a current child exited CHILDFATAL */
+    /* StartServers children that found no free slot at a graceful restart
+     * (old children still held them): each is forked as a slot frees. */
+    int              starts_owed;
     int              ticks;
     apr_time_t       next_tick;
 } master_t;
@@ -139,6 +142,16 @@ on_reaped(void *ctx, int slot, const loom_slot_t *sl, apr_exit_why_e why,
         && !r->mpm->shutdown_pending && !r->mpm->restart_pending
         && now >= r->spawn_not_before) {
         loom_proc_spawn(m->st, slot);
+    }
+    else if (m->starts_owed > 0 && r->mpm->mpm_state == AP_MPMQ_RUNNING
+             && !r->mpm->shutdown_pending && !r->mpm->restart_pending
+             && now >= r->spawn_not_before
+             && loom_proc_spawn(m->st, slot) == 0) {
+        /* Not left to idle maintenance: in prefork each busy connection
+         * holds one of these, and maintenance grows slowly after a restart
+         * (hold-off, then 1, 2, 4... a second), which kept clients waiting
+         * for seconds (t/reliability/faults_restarts.t). */
+        m->starts_owed--;
     }
 }
 
@@ -409,6 +422,15 @@ start_children(master_t *m)
         if (slot < 0 || loom_proc_spawn(m->st, slot) != 0) {
             break;
         }
+    }
+    m->starts_owed = m->st->cfg->start_servers - i;
+    if (m->starts_owed > 0 && slot < 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, m->s, LOOMNO(0418)
+                     "%d of StartServers %d children wait for scoreboard "
+                     "slots that old children still hold; each starts as "
+                     "one frees (ServerLimit %d)", m->starts_owed,
+                     m->st->cfg->start_servers,
+                     m->r->first_server_limit);
     }
 }
 
