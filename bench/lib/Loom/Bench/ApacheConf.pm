@@ -31,7 +31,8 @@ sub mpm_sizing ($mpm) {
 }
 
 # %a: dir, port, docroot, mpm, so (module file), module (symbol),
-#     tls => {cert, key}, h2 => bool, user => name or undef.
+#     tls => {cert, key}, h2 => bool, user => name or undef,
+#     extra => directives of this server's own (Loom prefork's parking).
 sub apache_conf (%a) {
     my @mods = (['mpm', $a{module}, $a{so}]);
     push @mods, map { [$_, "${_}_module", "$MODDIR/mod_$_.so"] }
@@ -51,6 +52,7 @@ END
     $c .= "LoadModule $_->[1] $_->[2]\n" for @mods;
     $c .= "User $a{user}\nGroup $a{group}\n" if $a{user};
     $c .= "$_->[0] $_->[1]\n" for @{ mpm_sizing($a{mpm}) };
+    $c .= $a{extra} // '';
     $c .= <<"END";
 Timeout 300
 KeepAlive On

@@ -21,6 +21,7 @@ sub usage () {
     return <<"END";
 usage: bench/run [--quick] [--scenarios LIST] [--mpms LIST] [--out DIR] [--no-nginx]
                  [--duration S] [--rounds N] [--idle N] [--slow N] [--keep-tmp]
+                 [--prefork-park]
 
 Benchmarks each built Loom MPM against its stock twin (and nginx) and writes
 DIR/benchmarks.md and DIR/img/*.png (DIR: docs/ of the tree).
@@ -36,6 +37,8 @@ DIR/benchmarks.md and DIR/img/*.png (DIR: docs/ of the tree).
   --slow N         slowloris connections, stalled TLS handshakes in tls-stall and slow
                    TLS heads in tls-slowloris (default $DEFAULT{slow}, quick $QUICK{slow})
   --keep-tmp       keep the servers' temporary ServerRoots (logs, configs)
+  --prefork-park   run Loom's prefork with LoomParkConnections On (connections
+                   wait in the child's poller between requests)
 END
 }
 
@@ -44,7 +47,8 @@ sub _list ($s) { [grep { length } split /[,\s]+/, $s // ''] }
 sub parse_options (@argv) {
     my %cli;
     GetOptionsFromArray(\@argv, \%cli, 'quick', 'scenarios=s', 'mpms=s', 'out=s', 'no-nginx',
-        'duration=i', 'rounds=i', 'idle=i', 'slow=i', 'keep-tmp', 'help|h')
+        'duration=i', 'rounds=i', 'idle=i', 'slow=i', 'keep-tmp', 'prefork-park',
+        'help|h')
         or fail "bad options\n" . usage();
     if ($cli{help}) { print usage(); exit 0 }
     fail "unexpected arguments: @argv\n" . usage() if @argv;
@@ -67,6 +71,7 @@ sub parse_options (@argv) {
     $o{nginx} = $cli{'no-nginx'} ? 0 : 1;
     $o{out} = $cli{out};
     $o{keep_tmp} = $cli{'keep-tmp'} ? 1 : 0;
+    $o{prefork_park} = $cli{'prefork-park'} ? 1 : 0;
     return \%o;
 }
 
