@@ -177,6 +177,20 @@ void loom_engine_accepted_later(loom_engine_thread_t *t, loom_conn_t *c);
 /* Thread `t` received the one event `ev` (LOOM_POLL_*) of parked `c`. */
 void loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev);
 
+/* The same in two halves, for a model whose thread that receives the event
+ * is not the one that serves it (loom_prefork's passer): loom_engine_take
+ * (any thread, the one that received the event) disarms its deadline and
+ * counts it as no longer parked, and says whether the deadline had passed;
+ * loom_engine_resume (the serving thread) goes on from there. */
+int loom_engine_take(loom_conn_t *c);
+void loom_engine_resume(loom_engine_thread_t *t, loom_conn_t *c, int expired);
+
+/* Closes `c`, taken with loom_engine_take, without a word to its client:
+ * its descriptor went to another process, which serves it now. From the
+ * thread that serves this child's connections (its pool's cleanups are
+ * module code). */
+void loom_engine_let_go(loom_conn_t *c);
+
 /* Expires the deadlines due at `now`. From the model's thread that keeps
  * deadlines; must not block, and it does not. */
 void loom_engine_expire_locked(loom_engine_t *e, uint64_t now);

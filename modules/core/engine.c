@@ -451,6 +451,13 @@ loom_engine_park(loom_conn_t *c)
 
 
 int
+loom_engine_take(loom_conn_t *c)
+{
+    return loom_engine_unpark(c);
+}
+
+
+int
 loom_engine_unpark(loom_conn_t *c)
 {
     loom_engine_t *e = c->engine;

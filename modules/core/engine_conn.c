@@ -461,8 +461,13 @@ log_stage_end(const loom_conn_t *c)
 void
 loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev)
 {
-    int expired = loom_engine_unpark(c);
+    loom_engine_resume(t, c, loom_engine_unpark(c));
+}
 
+
+void
+loom_engine_resume(loom_engine_thread_t *t, loom_conn_t *c, int expired)
+{
     loom_engine_taken(c);
 
     c->woken = 1;
@@ -478,6 +483,17 @@ loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev)
         enter(c, LOOM_CONN_CLOSED);
     }
     run(t, c);
+}
+
+
+void
+loom_engine_let_go(loom_conn_t *c)
+{
+    /* Its deadline is off and nothing was shut down: closing our
+     * descriptor leaves the connection to the process that has the other. */
+    loom_engine_taken(c);
+    enter(c, LOOM_CONN_CLOSED);
+    loom_engine_conn_put(c);
 }
 
 
