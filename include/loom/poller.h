@@ -21,6 +21,8 @@ enum loom_watch_kind {
     LOOM_W_LISTENER,    /* data: the model's listener record */
     LOOM_W_CONN,        /* data: the model's connection record */
     LOOM_W_CALLBACKS,   /* data: the model's queue of due timed callbacks */
+    LOOM_W_PASSED,      /* data: parked prefork's end of the socket pair
+                         * that busy children pass connections over */
     LOOM_W_WAKE         /* the poller's own wake-up: never handed back */
 };
 

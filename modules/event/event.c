@@ -407,6 +407,7 @@ worker_thread(apr_thread_t *thread, void *arg)
         case LOOM_W_CALLBACKS:
             run_callback(t);
             break;
+        case LOOM_W_PASSED:            /* prefork's; never armed here */
         case LOOM_W_WAKE:
             break;                     /* the poller keeps its own */
         }

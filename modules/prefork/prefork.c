@@ -1,13 +1,15 @@
-/* loom_prefork: single-threaded processes.
+/* loom_prefork: processes whose module code runs on one thread, for code
+ * that is not thread-safe.
  *
- * With LoomParkConnections On (the default) a child's one thread runs the
- * connection engine: see prefork_park.h. With it Off, the classic model
- * below: one process per connection. Each child takes a connection without blocking, serves it to its end
- * and takes the next. When none is queued it waits in its own epoll set
- * on its bucket's listeners (each armed with EPOLLEXCLUSIVE, so a new
- * connection wakes one idle child, not all of them, and no accept mutex is
- * needed). Nothing here starts a
- * thread: prefork exists for code that is not thread-safe.
+ * With LoomParkConnections On (the default) a child's main thread runs the
+ * connection engine (prefork_park.h), and a passer thread that runs no
+ * module code hands its ready connections to idle siblings while it is
+ * busy (prefork_pass.h). With it Off, the classic model below: one process
+ * per connection. Each child takes a connection without blocking, serves
+ * it to its end and takes the next. When none is queued it waits in its
+ * own epoll set on its bucket's listeners (each armed with EPOLLEXCLUSIVE,
+ * so a new connection wakes one idle child, not all of them, and no
+ * accept mutex is needed); no thread is started.
  *
  * This file is named prefork.c on purpose: httpd takes the module name
  * from it, and mod_http2 and <IfModule prefork.c> recognise stock prefork
@@ -33,6 +35,7 @@
 #include "loom/sb.h"
 #include "loom/tags.h"
 #include "prefork_park.h"
+#include "prefork_pass.h"
 
 extern module AP_MODULE_DECLARE_DATA mpm_loom_prefork_module;
 
@@ -141,11 +144,12 @@ static int
 prefork_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
-    if (loom_mpm_parks()) {
-        loom_headtime_setup(pconf, s);
-        loom_headwait_setup(pconf, s);
+    if (!loom_mpm_parks()) {
+        return OK;
     }
-    return OK;
+    loom_headtime_setup(pconf, s);
+    loom_headwait_setup(pconf, s);
+    return pf_pass_setup(s);
 }
 
 

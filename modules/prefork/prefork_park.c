@@ -3,8 +3,16 @@
  * listeners (armed EPOLLEXCLUSIVE, so a new connection wakes one idle
  * child) and the parked connections wait; each event it takes, it serves
  * there and then, up to the connection's next wait. It keeps the
- * deadlines itself between events: there is no other thread. */
+ * deadlines itself between events. The child's only other thread, the
+ * passer (prefork_pass.h), runs no module code: while this one serves for
+ * long, it passes ready connections to idle siblings. */
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "apr_portable.h"
 
 #include "httpd.h"
 #include "http_main.h"
@@ -20,6 +28,7 @@
 #include "loom/signals.h"
 #include "loom/tags.h"
 #include "prefork_park.h"
+#include "prefork_pass.h"
 
 /* Events taken per wait. More than one, so that a listener that woke this
  * child is seen beside a stop request that came at the same moment: the
@@ -38,6 +47,8 @@ typedef struct park {
     loom_engine_thread_t  et;
     int                   limit;    /* LoomConnectionsPerProcess */
     loom_stop_e           stop;     /* acted on so far */
+    pf_pass_t             pass;     /* ready connections to idle siblings */
+    int                   pause_err; /* accept() ran out of descriptors */
 } park_t;
 
 
@@ -51,6 +62,7 @@ update_accepting(park_t *p)
 
     if (p->stop == LOOM_STOP_NONE && ok == loom_listen_held(&p->listeners)) {
         loom_listen_hold(&p->listeners, !ok);
+        pf_pass_hold(&p->pass, !ok);
         ap_get_scoreboard_process(p->ch->slot)->not_accepting = !ok;
     }
 }
@@ -66,7 +78,9 @@ accept_failed(park_t *p, int rc)
         return;
     }
     if (loom_listen_out_of_resources(-rc)) {
-        loom_listen_pause(&p->listeners, LOOM_LISTEN_PAUSE_MS, -rc);
+        /* Paused once the spell ends: the passer may hold the listeners
+         * now, and only one thread at a time may change them. */
+        p->pause_err = -rc;
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, -rc, ap_server_conf, LOOMNO(1301)
@@ -138,6 +152,120 @@ wait_failed(int err)
 }
 
 
+/* What APR needs to wrap a passed descriptor as an accepted socket: its
+ * addresses (the core logs and matches virtual hosts by them), and the
+ * blocking mode APR assumes of a socket it did not make itself (the
+ * sender's APR may have left it non-blocking). 0, or -1 if the client is
+ * already gone. */
+static int
+describe(int *fd, apr_os_sock_info_t *info, struct sockaddr_storage *local,
+         struct sockaddr_storage *remote)
+{
+    socklen_t llen = sizeof(*local), rlen = sizeof(*remote);
+    int flags = fcntl(*fd, F_GETFL);
+
+    if (getsockname(*fd, (struct sockaddr *) local, &llen) != 0
+        || getpeername(*fd, (struct sockaddr *) remote, &rlen) != 0
+        || flags < 0 || fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        return -1;
+    }
+    memset(info, 0, sizeof(*info));
+    info->os_sock = fd;
+    info->local = (struct sockaddr *) local;
+    info->remote = (struct sockaddr *) remote;
+    info->family = local->ss_family;
+    info->type = SOCK_STREAM;
+    return 0;
+}
+
+
+/* A sibling passed this child a connection (prefork_pass.h): it is
+ * served as a new one. */
+static void
+take_passed(park_t *p)
+{
+    loom_engine_t *e = &p->engine;
+    apr_os_sock_info_t info;
+    struct sockaddr_storage local, remote;
+    loom_conn_t *c;
+    int fd = pf_pass_receive(&p->pass);
+
+    if (fd < 0) {
+        return;
+    }
+    pthread_mutex_lock(&e->lock);
+    loom_engine_count_open_locked(e, 1);
+    pthread_mutex_unlock(&e->lock);
+    c = loom_engine_conn_new(e);
+    if (describe(&fd, &info, &local, &remote) != 0
+        || apr_os_sock_make(&c->sock, &info, c->ptrans) != APR_SUCCESS) {
+        close(fd);
+        loom_engine_conn_unused(c);
+        pthread_mutex_lock(&e->lock);
+        loom_engine_count_open_locked(e, -1);
+        pthread_mutex_unlock(&e->lock);
+        return;
+    }
+    loom_engine_accepted(&p->et, c);
+}
+
+
+static void
+dispatch(park_t *p, const loom_fired_t *f)
+{
+    switch ((enum loom_watch_kind) f->watch->kind) {
+    case LOOM_W_LISTENER:
+        if (p->stop == LOOM_STOP_NONE) {
+            accept_one(p, f->watch->data);
+        }
+        break;
+    case LOOM_W_PASSED:
+        if (p->stop == LOOM_STOP_NONE) {
+            take_passed(p);
+        }
+        break;
+    case LOOM_W_CONN:
+        loom_engine_ready(&p->et, f->watch->data, f->ev);
+        break;
+    case LOOM_W_CALLBACKS:
+    case LOOM_W_WAKE:
+        break;
+    }
+}
+
+
+/* The thread is done with the events it took: it closes its copies of the
+ * connections the passer sent to siblings meanwhile, and serves those the
+ * passer took but could not pass, with the passer watching again. */
+static void
+end_spell(park_t *p)
+{
+    loom_list_t passed, kept;
+
+    for (;;) {
+        loom_list_init(&passed);
+        loom_list_init(&kept);
+        pf_pass_idle(&p->pass, &passed, &kept);
+        while (!loom_list_empty(&passed)) {
+            loom_conn_t *c = loom_list_entry(passed.next, loom_conn_t, link);
+
+            loom_list_remove(&c->link);
+            loom_engine_let_go(c);
+        }
+        if (loom_list_empty(&kept)) {
+            return;
+        }
+        pf_pass_busy(&p->pass);
+        while (!loom_list_empty(&kept)) {
+            loom_conn_t *c = loom_list_entry(kept.next, loom_conn_t, link);
+
+            loom_list_remove(&c->link);
+            loom_engine_resume(&p->et, c, c->expired);
+        }
+    }
+}
+
+
 /* Sleeps until something is ready or due, serves every event taken, then
  * closes what has had its time. Events are served before deadlines are
  * kept: a connection whose request arrived while this thread served
@@ -153,22 +281,18 @@ serve_events(park_t *p)
     if (n < 0 && n != -EINTR) {
         wait_failed(-n);
     }
-    for (i = 0; i < n; i++) {
-        switch ((enum loom_watch_kind) fired[i].watch->kind) {
-        case LOOM_W_LISTENER:
-            if (p->stop == LOOM_STOP_NONE) {
-                accept_one(p, fired[i].watch->data);
-            }
-            break;
-        case LOOM_W_CONN:
-            loom_engine_ready(&p->et, fired[i].watch->data, fired[i].ev);
-            break;
-        case LOOM_W_CALLBACKS:
-        case LOOM_W_WAKE:
-            break;
+    if (n > 0) {
+        pf_pass_busy(&p->pass);
+        for (i = 0; i < n; i++) {
+            dispatch(p, &fired[i]);
         }
-        update_accepting(p);
+        end_spell(p);
     }
+    if (p->pause_err != 0) {
+        loom_listen_pause(&p->listeners, LOOM_LISTEN_PAUSE_MS, p->pause_err);
+        p->pause_err = 0;
+    }
+    update_accepting(p);
     pthread_mutex_lock(&p->engine.lock);
     loom_engine_expire_locked(&p->engine, loom_now_ms());
     pthread_mutex_unlock(&p->engine.lock);
@@ -189,6 +313,7 @@ begin_stop(park_t *p, loom_stop_e how)
     loom_engine_stop_locked(e, how);
     pthread_mutex_unlock(&e->lock);
     loom_listen_close(&p->listeners);
+    pf_pass_hold(&p->pass, 1);
     ap_get_scoreboard_process(p->ch->slot)->quiescing = 1;
 }
 
@@ -225,6 +350,7 @@ set_up(park_t *p, loom_child_t *ch)
     }
     loom_signals_child_busy_fds(&p->self.busy_fd, sizeof(p->self), 1);
     loom_signals_child_install(loom_poller_wake_fd(p->poller));
+    pf_pass_start(&p->pass, &p->engine, &p->listeners, p->poller);
     return 0;
 }
 
@@ -257,6 +383,7 @@ prefork_park_main(loom_child_t *ch)
         }
         serve_events(&p);
     }
+    pf_pass_stop(&p.pass);
     if (how == LOOM_STOP_GRACEFUL) {
         loom_sb_thread_status(ch->slot, 0, SERVER_GRACEFUL);
     }

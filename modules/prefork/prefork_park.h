@@ -4,7 +4,8 @@
  * connections and serves their requests one at a time; module code still
  * runs on that one thread only.
  *
- * Threads: there is one; everything here runs on the child's main thread. */
+ * Threads: everything here runs on the child's main thread (the passer of
+ * prefork_pass.h is the child's only other thread). */
 #ifndef LOOM_PREFORK_PARK_H
 #define LOOM_PREFORK_PARK_H
 

@@ -1,0 +1,384 @@
+/* Parked prefork's passer: see prefork_pass.h. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_main.h"
+#include "http_config.h"
+#include "http_log.h"
+
+#include "loom/log.h"
+#include "loom/tags.h"
+#include "prefork_pass.h"
+
+#define PASS_TICK_MS   10   /* how often the passer looks at the main thread */
+#define PASS_NAP_TICKS 100  /* ...idle that long, it naps until woken */
+#define PASS_EVENTS    16
+
+/* The parent's socket pair: [0] is sent on, [1] received on. */
+typedef struct pass_pair {
+    int fds[2];
+    int made;
+} pass_pair_t;
+
+static const char *const PAIR_KEY = "loom-prefork-pass-pair";
+
+
+static pass_pair_t *
+pair(void)
+{
+    pass_pair_t *p = ap_retained_data_get(PAIR_KEY);
+
+    return p != NULL ? p : ap_retained_data_create(PAIR_KEY, sizeof(*p));
+}
+
+
+int
+pf_pass_setup(server_rec *s)
+{
+    pass_pair_t *p = pair();
+
+    if (p->made) {
+        return OK;
+    }
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+                   p->fds) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, LOOMNO(1310)
+                     "socketpair() for passing connections between children "
+                     "failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    p->made = 1;
+    return OK;
+}
+
+
+/* Whether `c` may be served by another process: a plain-HTTP connection
+ * between requests, or one whose request head is still coming, that no
+ * module holds data of (a buffered pipelined request moves it on, not
+ * here). */
+static int
+passable(const loom_conn_t *c)
+{
+    if (c->tls || c->ra_on || c->c == NULL || c->c->aborted) {
+        return 0;
+    }
+    return c->state == LOOM_CONN_KEEPALIVE || c->state == LOOM_CONN_HEAD;
+}
+
+
+/* Sends descriptor `fd` to whichever idle sibling takes it. 0, or -errno
+ * (EAGAIN: the pair's queue is full). */
+static int
+send_fd(pf_pass_t *ps, int fd)
+{
+    char one = 'c';
+    struct iovec iov = { &one, 1 };
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg;
+    struct cmsghdr *cm;
+
+    memset(&msg, 0, sizeof(msg));
+    memset(&ctl, 0, sizeof(ctl));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof(ctl.buf);
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    return sendmsg(ps->send_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1
+           ? 0 : -errno;
+}
+
+
+/* Passer, holding the token: `c`'s event came while the main thread
+ * serves. Passed, its record waits for the main thread to close our copy;
+ * otherwise it waits for the main thread to serve it. */
+static void
+took_event(pf_pass_t *ps, loom_conn_t *c)
+{
+    int expired = loom_engine_take(c);
+    int err;
+
+    c->expired = expired;
+    if (!expired && passable(c)) {
+        err = send_fd(ps, c->watch.fd);
+        if (err == 0) {
+            loom_list_append(&ps->passed, &c->link);
+            return;
+        }
+        if (err != -EAGAIN && !ps->logged) {
+            ps->logged = 1;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, -err, ap_server_conf,
+                         LOOMNO(1311) "sendmsg() passing a connection to an "
+                         "idle child failed; this child serves it itself");
+        }
+    }
+    loom_list_append(&ps->kept, &c->link);
+}
+
+
+static void
+hold_receiver(pf_pass_t *ps, int on)
+{
+    if (on && ps->receiver_armed) {
+        loom_poller_del(ps->poller, &ps->receiver);
+        ps->receiver_armed = 0;
+    }
+    else if (!on && !ps->receiver_armed
+             && loom_poller_add(ps->poller, &ps->receiver, LOOM_POLL_IN,
+                                LOOM_ARM_EXCLUSIVE) == 0) {
+        ps->receiver_armed = 1;
+    }
+}
+
+
+/* Passer: the main thread has served for a tick or more. Until it is done,
+ * take the parked connections' events in its place. */
+static void
+session(pf_pass_t *ps)
+{
+    loom_fired_t fired[PASS_EVENTS];
+
+    pthread_mutex_lock(&ps->token);
+    if (!atomic_load(&ps->busy) || atomic_load(&ps->quit)) {
+        pthread_mutex_unlock(&ps->token);
+        return;
+    }
+    if (!ps->took && (ps->receiver_armed
+                      || !loom_listen_held(ps->listeners))) {
+        ps->took = 1;
+        loom_listen_hold(ps->listeners, 1);
+        hold_receiver(ps, 1);
+    }
+    atomic_store(&ps->in_session, 1);
+    while (atomic_load(&ps->busy) && !atomic_load(&ps->quit)) {
+        int i, n = loom_poller_wait(ps->poller, fired, PASS_EVENTS,
+                                    PASS_TICK_MS);
+
+        for (i = 0; i < n; i++) {
+            if (fired[i].watch->kind == LOOM_W_CONN) {
+                took_event(ps, fired[i].watch->data);
+            }
+        }
+    }
+    atomic_store(&ps->in_session, 0);
+    pthread_mutex_unlock(&ps->token);
+}
+
+
+static void
+sleep_tick(void)
+{
+    struct timespec ts = { 0, PASS_TICK_MS * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+
+/* Passer: the child has been idle a while; sleep until it serves again.
+ * Seen napping before it looks at `busy` one last time, so that a main
+ * thread that starts serving meanwhile either is seen or wakes it. */
+static void
+nap(pf_pass_t *ps, unsigned epoch)
+{
+    pthread_mutex_lock(&ps->nap_lock);
+    atomic_store(&ps->napping, 1);
+    while (atomic_load(&ps->epoch) == epoch && !atomic_load(&ps->quit)) {
+        pthread_cond_wait(&ps->nap, &ps->nap_lock);
+    }
+    atomic_store(&ps->napping, 0);
+    pthread_mutex_unlock(&ps->nap_lock);
+}
+
+
+static void *
+passer(void *arg)
+{
+    pf_pass_t *ps = arg;
+    unsigned seen = atomic_load(&ps->epoch);
+    int quiet = 0;
+
+    while (!atomic_load(&ps->quit)) {
+        unsigned now = atomic_load(&ps->epoch);
+
+        /* Busy in the same spell as a tick ago: it serves for long. */
+        if (atomic_load(&ps->busy) && now == seen) {
+            session(ps);
+        }
+        quiet = now == seen && !atomic_load(&ps->busy) ? quiet + 1 : 0;
+        seen = now;
+        if (quiet >= PASS_NAP_TICKS) {
+            nap(ps, now);
+            quiet = 0;
+            seen = atomic_load(&ps->epoch);
+            continue;
+        }
+        sleep_tick();
+    }
+    return NULL;
+}
+
+
+int
+pf_pass_start(pf_pass_t *ps, loom_engine_t *e, loom_listeners_t *ls,
+              loom_poller_t *poller)
+{
+    pass_pair_t *p = pair();
+    sigset_t all, old;
+    int err;
+
+    ps->engine = e;
+    ps->listeners = ls;
+    ps->poller = poller;
+    loom_list_init(&ps->passed);
+    loom_list_init(&ps->kept);
+    if (!p->made) {
+        return -1;                      /* setup said why */
+    }
+    ps->send_fd = p->fds[0];
+    ps->receiver.fd = p->fds[1];
+    ps->receiver.kind = LOOM_W_PASSED;
+    pthread_mutex_init(&ps->token, NULL);
+    hold_receiver(ps, 0);
+    ps->receiver.data = ps;
+    pthread_mutex_init(&ps->nap_lock, NULL);
+    pthread_cond_init(&ps->nap, NULL);
+    /* Signals are the main thread's: the passer starts with all blocked. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    err = pthread_create(&ps->thread, NULL, passer, ps);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf, LOOMNO(1312)
+                     "pthread_create() of the passer failed; this child "
+                     "serves what it holds itself");
+        return -1;
+    }
+    ps->started = 1;
+    return 0;
+}
+
+
+void
+pf_pass_busy(pf_pass_t *ps)
+{
+    if (!ps->started) {
+        return;
+    }
+    atomic_fetch_add(&ps->epoch, 1);
+    atomic_store(&ps->busy, 1);
+    if (atomic_load(&ps->napping)) {
+        pthread_mutex_lock(&ps->nap_lock);
+        pthread_cond_signal(&ps->nap);
+        pthread_mutex_unlock(&ps->nap_lock);
+    }
+}
+
+
+static void
+splice_onto(loom_list_t *to, loom_list_t *from)
+{
+    while (!loom_list_empty(from)) {
+        loom_list_t *it = from->next;
+
+        loom_list_remove(it);
+        loom_list_append(to, it);
+    }
+}
+
+
+void
+pf_pass_idle(pf_pass_t *ps, loom_list_t *passed, loom_list_t *kept)
+{
+    if (!ps->started) {
+        return;
+    }
+    atomic_store(&ps->busy, 0);
+    if (atomic_load(&ps->in_session)) {
+        loom_poller_wake(ps->poller);   /* out of its wait at once */
+    }
+    pthread_mutex_lock(&ps->token);
+    if (ps->took) {
+        /* The model's own hold (at its bound) is put back by the caller's
+         * next look; the receiver's is known here. */
+        ps->took = 0;
+        loom_listen_hold(ps->listeners, 0);
+        hold_receiver(ps, ps->main_holds);
+    }
+    splice_onto(passed, &ps->passed);
+    splice_onto(kept, &ps->kept);
+    pthread_mutex_unlock(&ps->token);
+}
+
+
+void
+pf_pass_hold(pf_pass_t *ps, int on)
+{
+    if (ps->receiver.data == NULL) {
+        return;                         /* not started */
+    }
+    pthread_mutex_lock(&ps->token);
+    ps->main_holds = on;
+    if (!ps->took) {
+        hold_receiver(ps, on);
+    }
+    pthread_mutex_unlock(&ps->token);
+}
+
+
+int
+pf_pass_receive(pf_pass_t *ps)
+{
+    char one;
+    struct iovec iov = { &one, 1 };
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg;
+    struct cmsghdr *cm;
+    int fd = -1;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof(ctl.buf);
+    if (recvmsg(ps->receiver.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) {
+        return -1;                  /* another child took it */
+    }
+    cm = CMSG_FIRSTHDR(&msg);
+    if (cm != NULL && cm->cmsg_level == SOL_SOCKET
+        && cm->cmsg_type == SCM_RIGHTS
+        && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+    }
+    return fd;
+}
+
+
+void
+pf_pass_stop(pf_pass_t *ps)
+{
+    if (!ps->started) {
+        return;
+    }
+    atomic_store(&ps->quit, 1);
+    pthread_mutex_lock(&ps->nap_lock);
+    pthread_cond_signal(&ps->nap);
+    pthread_mutex_unlock(&ps->nap_lock);
+    loom_poller_wake(ps->poller);
+    pthread_join(ps->thread, NULL);
+    ps->started = 0;
+}

@@ -1,0 +1,95 @@
+/* Parked prefork: a busy child passes its ready plain-HTTP connections to
+ * an idle sibling, so that no request waits behind another one's long
+ * request (a 2 s PHP page) while some process is idle.
+ *
+ * Every child shares one datagram socket pair, made by the parent once and
+ * kept across restarts. A child passes a connection by sending its
+ * descriptor (SCM_RIGHTS) on one end; idle children poll the other end as
+ * they poll a listener (EPOLLEXCLUSIVE: one wakes), and the one that
+ * receives it serves it as a new connection. TLS connections, whose state
+ * lives in their child, and connections in write completion stay.
+ *
+ * The passer is a thread of the child that never runs module code (no
+ * hook, no filter, no pool cleanup): once the main thread has been serving
+ * for 10 to 20 ms, it takes the child's listeners and the receiving end out
+ * of the poller (so that it never swallows a wake-up meant for an idle
+ * process), waits in the poller for the child's parked connections, passes
+ * those it may, and sets the others aside for the main thread, which
+ * closes its copies of the passed ones and serves the rest once it is
+ * free.
+ *
+ * Threads: pf_pass_setup in the parent; pf_pass_start, pf_pass_busy,
+ * pf_pass_idle, pf_pass_hold, pf_pass_receive and pf_pass_stop on the
+ * child's main thread; everything else on the passer. */
+#ifndef LOOM_PREFORK_PASS_H
+#define LOOM_PREFORK_PASS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "httpd.h"
+
+#include "loom/engine.h"
+#include "loom/list.h"
+#include "loom/listen.h"
+#include "loom/poller.h"
+
+typedef struct pf_pass {
+    loom_engine_t      *engine;
+    loom_listeners_t   *listeners;
+    loom_poller_t      *poller;
+    loom_watch_t        receiver;   /* kind LOOM_W_PASSED; armed EXCLUSIVE */
+    int                 send_fd;
+    int                 receiver_armed;
+    pthread_t           thread;
+    int                 started;
+    /* What the main thread publishes: seq_cst, so that a passer about to
+     * nap and a main thread about to serve never both miss each other. */
+    _Atomic int         busy;       /* the main thread serves */
+    _Atomic unsigned    epoch;      /* serving spells begun so far */
+    _Atomic int         napping;    /* the passer sleeps until woken */
+    _Atomic int         quit;
+    _Atomic int         in_session; /* the passer waits in the poller */
+    pthread_mutex_t     nap_lock;
+    pthread_cond_t      nap;
+    /* The passer holds `token` while it uses the poller and the
+     * listeners; the lists and `took` are guarded by it. */
+    pthread_mutex_t     token;
+    int                 took;       /* it took the listeners out */
+    int                 main_holds; /* the main thread wants the receiver
+                                     * out (pf_pass_hold) */
+    loom_list_t         passed;     /* sent away: the main thread closes */
+    loom_list_t         kept;       /* ready, not passable: main serves */
+    int                 logged;     /* LOOM1311 said once */
+} pf_pass_t;
+
+/* Parent, post_config: makes the shared socket pair on the first pass
+ * (kept in the retained data, so children of every generation share it).
+ * OK, or a failure status after logging why. */
+int pf_pass_setup(server_rec *s);
+
+/* Child: arms the receiving end in `poller` and starts the passer. 0, or
+ * -1 after logging why (the child then serves without passing). */
+int pf_pass_start(pf_pass_t *ps, loom_engine_t *e, loom_listeners_t *ls,
+                  loom_poller_t *poller);
+
+/* The main thread took events and starts serving them. */
+void pf_pass_busy(pf_pass_t *ps);
+
+/* The main thread is done serving: once the passer is out of the poller,
+ * puts back what it took out and moves the connections it passed onto
+ * `passed` and those it set aside onto `kept`. */
+void pf_pass_idle(pf_pass_t *ps, loom_list_t *passed, loom_list_t *kept);
+
+/* Takes the receiving end out of the poller (on != 0) or puts it back,
+ * with the listeners (the child at its bound, or stopping). */
+void pf_pass_hold(pf_pass_t *ps, int on);
+
+/* The receiving end fired: a passed descriptor, or -1 when another child
+ * took it first (or on an error, logged). */
+int pf_pass_receive(pf_pass_t *ps);
+
+/* Stops and joins the passer (a child on its way out). */
+void pf_pass_stop(pf_pass_t *ps);
+
+#endif
