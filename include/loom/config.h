@@ -121,9 +121,9 @@ void loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets);
     LOOM_CMD(MAX_SPARE_SERVERS, "MaxSpareServers", \
              "Maximum number of idle children"), \
     AP_INIT_FLAG("LoomParkConnections", loom_cfg_set_park, NULL, \
-                 RSRC_CONF, "On: between requests a connection waits in its " \
-                 "child's poller, not holding the process; Off (default): " \
-                 "a process per connection, as stock prefork"), \
+                 RSRC_CONF, "On (default): between requests a connection " \
+                 "waits in its child's poller, not holding the process; " \
+                 "Off: a process per connection, as stock prefork"), \
     LOOM_CMD(CONNS_PER_PROCESS, "LoomConnectionsPerProcess", \
              "Connections one child may hold at once with " \
              "LoomParkConnections On (0, the default: from the " \

@@ -98,9 +98,7 @@ loom_cfg_defaults(loom_cfg_t *cfg, loom_model_e model)
     ap_graceful_shutdown_timeout = 0;
     cfg->async_factor = 2.0;
     cfg->wait_for_head = 1;
-    /* prefork: Off until a busy child can pass its ready connections to
-     * an idle one (docs/architecture.md); event always parks. */
-    cfg->park = model == LOOM_MODEL_EVENT;
+    cfg->park = 1;                 /* prefork: LoomParkConnections */
 }
 
 

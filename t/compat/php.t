@@ -9,6 +9,10 @@
 #    lives in its files, not in a process;
 #  - while one client's page sleeps 2 s in PHP, 10 new clients in a row are
 #    each served within 0.5 s (by the other process);
+#  - (On) two keep-alive clients held by the same child: while PHP sleeps
+#    2 s there for one, the other's next request is served within 50 ms, by
+#    the other process (the busy child passes the ready connection to an
+#    idle sibling);
 #  - no child crashed.
 # And mod_php refuses loom_event, as it refuses stock event: Loom answers
 # AP_MPMQ_IS_THREADED as the model it replaces (`apache2 -t` fails naming
@@ -30,7 +34,7 @@ BAIL_OUT("mod_php is not at $php: run 'make deps' as root (it unpacks "
          . "Debian's libapache2-mod-php8.2 there)") unless -f $php;
 
 my @modes = $mpm eq 'prefork' ? ('Off', 'On') : ('stock');
-plan tests => 6 * @modes + 1;
+plan tests => 6 * @modes + 2 * (grep { $_ eq 'On' } @modes) + 1;
 
 my $php_conf = <<"CONF";
 LoadModule php_module $php
@@ -65,6 +69,7 @@ CONF
     $s->write_doc('count.php', '<?php session_start(); '
                   . '$_SESSION["n"] = ($_SESSION["n"] ?? 0) + 1; echo "n=", $_SESSION["n"], "\n";');
     $s->write_doc('sleep.php', '<?php sleep(2); echo "slept\n";');
+    $s->write_doc('pid.php', '<?php echo getmypid(), "\n";');
     $s->start;
     $s->wait_until(sub { ($s->status_auto(2) // {})->{IdleWorkers} // 0 >= 2 }, 10);
 
@@ -107,8 +112,38 @@ CONF
     my $slept = read_response($sleeper, 5);
     ok $slept && $slept->{body} eq "slept\n", "$mode: and the sleeping page completes";
     close $sleeper;
+    same_child($s) if $mode eq 'On';
     is_deeply [$s->crashes], [], "$mode: no child crashed";
     $s->stop;
+}
+
+# Parked, two keep-alive clients held by one child: while PHP sleeps 2 s
+# there for the first, the second's next request is served within 50 ms,
+# by the other (idle) process: the busy child passed the connection on.
+sub same_child ($s) {
+    my $pid_on = sub ($c) { my $r = get_on($c, '/pid.php'); $r && $r->{body} =~ /^(\d+)/ ? $1 : 0 };
+    my $k1 = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port) or die $!;
+    my $a = $pid_on->($k1);
+    my ($k2, $b);
+    for (1 .. 40) {
+        $k2 = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port) or die $!;
+        $b = $pid_on->($k2);
+        last if $b == $a;
+        close $k2;
+        undef $k2;
+    }
+    ok $k2, "On: two keep-alive clients held by one child ($a)";
+    return fail('On: (no second client landed on that child)') unless $k2;
+    syswrite $k1, "GET /sleep.php HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    sleep 0.3;                        # the child is in PHP's sleep now
+    my $t0 = time;
+    my $by = $pid_on->($k2);
+    my $took = time - $t0;
+    ok $by && $by != $a && $took < 0.05,
+       sprintf 'On: while its child sleeps 2 s in PHP, the other client is served within '
+       . '50 ms (%.3f s, by pid %s)', $took, $by || 'none';
+    my $slept = read_response($k1, 5);
+    diag 'the sleeping page did not complete' unless $slept && $slept->{body} eq "slept\n";
 }
 
 my ($rc, $out) = Loom::Server::config_test(mpm => 'event', conf => $php_conf);

@@ -14,6 +14,10 @@
 #    and new clients are served (EnableSendfile On, as t/event/slow_reader.t:
 #    without it httpd's core maps the file into memory and writes it
 #    blocking, under any MPM);
+# then, on an HTTPS port: 300 clients stalled inside their ClientHello are
+# counted in LoomConnsHandshake while 10 HTTPS requests in a row are each
+# served within 1 s, and 100 TLS clients whose handshake is done and whose
+# request head trickles are all answered once it is whole;
 # then LoomConnectionsPerProcess 40 on a server that starts 1 process: 100
 # idle connections are all served, no child holds more than 40, so the
 # server grew to hold them; and with LoomParkConnections Off two idle
@@ -28,11 +32,14 @@ use IO::Socket::INET;
 use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Time::HiRes qw(sleep time);
 use Loom::Server;
-use Loom::HTTP qw(get_raw);
+use Loom::HTTP qw(get_raw read_response);
 use Loom::Slow qw(connect_many get_all status_counts wait_counts fmt_counts);
 use Loom::Hostile qw(ensure_nofile good_clients);
 use Loom::Proc qw(tcp_conns);
 use Loom::Fault qw(running_kids);
+use Loom::TLS qw(self_signed https_conf tls_modules client_hello);
+use File::Temp qw(tempdir);
+use IO::Socket::SSL;
 
 my $mpm = Loom::Server::mpm_or_skip();
 plan skip_all => "LOOM_MPM=$mpm: LoomParkConnections is loom_prefork's"
@@ -44,7 +51,7 @@ my $nofile = ensure_nofile($N + 300);
 BAIL_OUT("descriptor limit $nofile: this test needs " . ($N + 300))
     if $nofile < $N + 300;
 
-plan tests => 20;
+plan tests => 23;
 
 my $sizing = "StartServers 2\nMinSpareServers 1\nMaxSpareServers 2\n"
            . "ServerLimit 4\nMaxRequestWorkers 4\n";
@@ -154,6 +161,52 @@ ok $good->{ok} == 10 && $good->{max_s} < 1,
 close $reader;
 is_deeply [$s->crashes], [], 'no child crashed';
 $s->stop;
+
+# -- TLS: stalled handshakes, trickled heads ----------------------------------
+{
+    my $tls_port = Loom::Server::free_port();
+    my $tlsdir = tempdir('loom-tls-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    chmod 0755, $tlsdir;
+    my ($cert, $key) = self_signed($tlsdir);
+    my $t = Loom::Server->new(modules => [tls_modules(), 'status'],
+        conf => $sizing . "LoomParkConnections On\nKeepAlive On\nTimeout 60\n"
+              . https_conf(port => $tls_port, cert => $cert, key => $key))->start;
+    my $hello = substr(client_hello(), 0, 43);
+    my @stalled = connect_many($tls_port, 300);
+    syswrite $_, $hello for @stalled;
+    ok $t->wait_until(sub { (($t->status_auto(2) // {})->{LoomConnsHandshake} // 0) >= 300 }, 10),
+       'TLS: LoomConnsHandshake counts 300 clients stalled inside their ClientHello';
+    my ($served, $slowest) = (0, 0);
+    for (1 .. 10) {
+        my $t0 = time;
+        my $c = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $tls_port,
+                                     SSL_verify_mode => SSL_VERIFY_NONE, Timeout => 5) or next;
+        print $c "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        my $r = read_response($c, 5);
+        $served++ if $r && $r->{status} == 200;
+        my $dt = time - $t0;
+        $slowest = $dt if $dt > $slowest;
+        close $c;
+    }
+    ok $served == 10 && $slowest < 1,
+       sprintf 'TLS: meanwhile 10 HTTPS requests in a row each served within 1 s (slowest %.3f s)', $slowest;
+    close $_ for @stalled;
+    my @trickle;
+    for (1 .. 100) {
+        my $c = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $tls_port,
+                                     SSL_verify_mode => SSL_VERIFY_NONE, Timeout => 5) or last;
+        print $c "GET / HTTP/1.1\r\nHost: localhost\r\n";
+        push @trickle, $c;
+    }
+    sleep 0.5;
+    print $_ "X-Slow: 1\r\n" for @trickle;
+    sleep 0.5;
+    print $_ "Connection: close\r\n\r\n" for @trickle;
+    my $answered = grep { my $r = read_response($_, 10); $r && $r->{status} == 200 } @trickle;
+    is $answered, 100, "TLS: 100 trickled heads over finished handshakes, all answered ($answered)";
+    close $_ for @trickle;
+    $t->stop;
+}
 
 # -- LoomConnectionsPerProcess ------------------------------------------------
 my $per = Loom::Server->new(modules => ['status'], conf => <<'CONF')->start;

@@ -4,8 +4,9 @@
 # scoreboard has no field for them, so loom_event adds two lines to
 # ?auto (LoomConnsHandshake, LoomConnsHeadWait) and one to the HTML page
 # (modules/core/waits.c). A TLS slowloris crowd is visible there, where
-# it shows nowhere else. The models that hold no connection without a
-# thread (prefork, worker) add nothing.
+# it shows nowhere else. loom_prefork parks connections the same way
+# (LoomParkConnections On, its default) and shows the same lines; worker,
+# which holds no connection without a thread, adds nothing.
 use v5.36;
 use Test::More;
 use File::Temp qw(tempdir);
@@ -16,7 +17,7 @@ use Loom::HTTP qw(get_raw);
 
 my $mpm = $ENV{LOOM_MPM} // 'prefork';
 plan skip_all => "LOOM_MPM=$mpm: not a Loom MPM" if $mpm =~ /^stock-/;
-my $async = $mpm eq 'event';
+my $async = $mpm eq 'event' || $mpm eq 'prefork';
 my ($HANDSHAKES, $HEADS) = (7, 5);
 
 my $dir = tempdir('loom-waits-XXXXXX', TMPDIR => 1, CLEANUP => 1);
