@@ -32,7 +32,8 @@ sub mpm_sizing ($mpm) {
 
 # %a: dir, port, docroot, mpm, so (module file), module (symbol),
 #     tls => {cert, key}, h2 => bool, user => name or undef,
-#     extra => directives of this server's own (Loom prefork's parking).
+#     extra => directives of this server's own (Loom prefork's classic
+#     model, a scenario's modules).
 sub apache_conf (%a) {
     my @mods = (['mpm', $a{module}, $a{so}]);
     push @mods, map { [$_, "${_}_module", "$MODDIR/mod_$_.so"] }

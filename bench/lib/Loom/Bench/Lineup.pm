@@ -34,8 +34,8 @@ sub lineup (%a) {
     for my $m (@want) {
         push @l, { name => "loom-$m", kind => 'loom', mpm => $m, so => $built{$m},
                    module => "mpm_loom_${m}_module",
-                   extra => $m eq 'prefork' && $a{prefork_park}
-                            ? "LoomParkConnections On\n" : '' } if $built{$m};
+                   extra => $m eq 'prefork' && $a{prefork_classic}
+                            ? "LoomParkConnections Off\n" : '' } if $built{$m};
         my $so = "$Loom::Bench::ApacheConf::MODDIR/mod_mpm_$m.so";
         fail "stock MPM $so is missing (is apache2 installed?)" unless -f $so;
         push @l, { name => "stock-$m", kind => 'stock', mpm => $m, so => $so,

@@ -8,7 +8,7 @@ use Loom::Bench::Util qw(fail);
 
 our @EXPORT_OK = qw(parse_options usage @SCENARIOS);
 
-our @SCENARIOS = qw(keepalive close files tls tls-stall tls-slowloris idle slow restart ramp);
+our @SCENARIOS = qw(keepalive close files tls tls-stall tls-slowloris idle slow restart ramp php);
 
 my %DEFAULT = (duration => 3, rounds => 3, rounds_other => 1, idle => 5000, idle_steps => 5,
                slow => 1000, restart_duration => 6, ramp_window => 2, ramp_limit => 10,
@@ -21,7 +21,7 @@ sub usage () {
     return <<"END";
 usage: bench/run [--quick] [--scenarios LIST] [--mpms LIST] [--out DIR] [--no-nginx]
                  [--duration S] [--rounds N] [--idle N] [--slow N] [--keep-tmp]
-                 [--prefork-park]
+                 [--prefork-classic]
 
 Benchmarks each built Loom MPM against its stock twin (and nginx) and writes
 DIR/benchmarks.md and DIR/img/*.png (DIR: docs/ of the tree).
@@ -37,8 +37,8 @@ DIR/benchmarks.md and DIR/img/*.png (DIR: docs/ of the tree).
   --slow N         slowloris connections, stalled TLS handshakes in tls-stall and slow
                    TLS heads in tls-slowloris (default $DEFAULT{slow}, quick $QUICK{slow})
   --keep-tmp       keep the servers' temporary ServerRoots (logs, configs)
-  --prefork-park   run Loom's prefork with LoomParkConnections On (connections
-                   wait in the child's poller between requests)
+  --prefork-classic  run Loom's prefork with LoomParkConnections Off (a process
+                   per connection, as stock) instead of its default
 END
 }
 
@@ -47,7 +47,7 @@ sub _list ($s) { [grep { length } split /[,\s]+/, $s // ''] }
 sub parse_options (@argv) {
     my %cli;
     GetOptionsFromArray(\@argv, \%cli, 'quick', 'scenarios=s', 'mpms=s', 'out=s', 'no-nginx',
-        'duration=i', 'rounds=i', 'idle=i', 'slow=i', 'keep-tmp', 'prefork-park',
+        'duration=i', 'rounds=i', 'idle=i', 'slow=i', 'keep-tmp', 'prefork-classic',
         'help|h')
         or fail "bad options\n" . usage();
     if ($cli{help}) { print usage(); exit 0 }
@@ -71,7 +71,7 @@ sub parse_options (@argv) {
     $o{nginx} = $cli{'no-nginx'} ? 0 : 1;
     $o{out} = $cli{out};
     $o{keep_tmp} = $cli{'keep-tmp'} ? 1 : 0;
-    $o{prefork_park} = $cli{'prefork-park'} ? 1 : 0;
+    $o{prefork_classic} = $cli{'prefork-classic'} ? 1 : 0;
     return \%o;
 }
 

@@ -27,7 +27,8 @@ sub start_servers ($ctx, %o) {
             %$spec, dir => "$ctx->{tmp}/$n-$spec->{name}-$o{scenario}",
             port => free_port($ctx->{ports}), docroot => $ctx->{docroot},
             user => $ctx->{user}, group => $ctx->{group}, nofile => $ctx->{nofile},
-            tls => $o{tls} ? $ctx->{cert} : undef, h2 => $o{h2});
+            tls => $o{tls} ? $ctx->{cert} : undef, h2 => $o{h2},
+            extra => ($spec->{extra} // '') . ($o{extra} // ''));
         push @{ $ctx->{live} }, $srv;
         push @s, $srv->start;
     }

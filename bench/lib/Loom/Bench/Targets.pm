@@ -22,6 +22,19 @@ sub not_above ($k)    { sub ($l, $s, $o) { defined $l->{$k} && defined $s->{$k}
                                                ? ($l->{$k} <= $s->{$k} ? 1 : 0) : undef } }
 
 my %T = (
+    prefork => {
+        keepalive => [['rps >= 1.0x stock', at_least('rps', 1.0)],
+                      ['p99 <= stock', not_above('p99')]],
+        close     => [['rps >= 1.0x stock', at_least('rps', 1.0)]],
+        idle      => [['all {idle} idle connections held', sub ($l, $s, $o) {
+                            defined $l->{held} ? ($l->{held} >= $l->{asked} ? 1 : 0) : undef }],
+                      ['rps >= 90% of no-idle rps', min_pct('rps_vs_base', 90)]],
+        slow      => [['rps >= 80% of no-slow rps', min_pct('rps_vs_base', 80)],
+                      ['0 failed requests', zero('failed')]],
+        php       => [['rps without idle >= 1.0x stock', at_least('rps_base', 1.0)],
+                      ['all idle connections held', sub ($l, $s, $o) {
+                            defined $l->{held} ? ($l->{held} >= $l->{asked} ? 1 : 0) : undef }]],
+    },
     worker => {
         keepalive => [['rps >= 1.15x stock', at_least('rps', 1.15)],
                       ['less CPU/req than stock', below('cpu_us_req')]],
