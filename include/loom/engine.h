@@ -85,6 +85,7 @@ typedef struct loom_conn {
     conn_rec           *c;
     conn_state_t        cs;
     loom_list_t         link;       /* free, suspended or unarmed list */
+    loom_list_t         open_link;  /* engine->open while it is open */
 } loom_conn_t;
 
 struct loom_engine {
@@ -113,6 +114,7 @@ struct loom_engine {
     int                free_count;
     loom_list_t        suspended;
     loom_list_t        unarmed;     /* resumed, refused by the poller */
+    loom_list_t        open;        /* every connection httpd made a record of */
     /* Open connections: changed under the lock; read without it by the
      * model's threads deciding whether they may exit (relaxed: a stopping
      * child's threads look again after each wake-up, and the last close
@@ -165,6 +167,13 @@ void loom_engine_conn_unused(loom_conn_t *c);
 /* Thread `t` accepted c->sock: it serves the connection at once. */
 void loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c);
 
+/* The same for a connection another process served before and handed
+ * over (c->sock made from its descriptor): one that was `between` two
+ * requests there waits for its next as a keep-alive connection does
+ * (KeepAliveTimeout), not as a new one. */
+void loom_engine_adopted(loom_engine_thread_t *t, loom_conn_t *c,
+                         int between);
+
 /* Thread `t` accepted c->sock beside another it serves: the connection
  * waits in the poller for the next free thread. One whose first step
  * waits for its client (a head, a handshake) waits for its bytes; any
@@ -184,6 +193,12 @@ void loom_engine_ready(loom_engine_thread_t *t, loom_conn_t *c, unsigned ev);
  * loom_engine_resume (the serving thread) goes on from there. */
 int loom_engine_take(loom_conn_t *c);
 void loom_engine_resume(loom_engine_thread_t *t, loom_conn_t *c, int expired);
+
+/* Moves onto `out` (through their `link`) the connections parked between
+ * two requests. Only for a model that knows no thread can take their
+ * events meanwhile (loom_prefork's main thread, between its events); each
+ * is then taken with loom_engine_take or parked again. */
+void loom_engine_keepalive_locked(loom_engine_t *e, loom_list_t *out);
 
 /* Closes `c`, taken with loom_engine_take, without a word to its client:
  * its descriptor went to another process, which serves it now. From the

@@ -21,6 +21,8 @@ static const unsigned moves[LOOM_CONN_STATES] = {
     [LOOM_CONN_SUSPENDED] = MOVE(LOOM_CONN_WRITE),     /* resumed */
     [LOOM_CONN_CLOSED]    = MOVE(LOOM_CONN_HEAD)       /* accepted */
                             | MOVE(LOOM_CONN_HANDSHAKE)   /* ...TLS */
+                            | MOVE(LOOM_CONN_KEEPALIVE)   /* handed over
+                                                           * between requests */
                             | MOVE(LOOM_CONN_LINGER),  /* ...and refused */
 };
 

@@ -93,6 +93,7 @@ loom_engine_init(loom_engine_t *e, loom_child_t *ch, loom_poller_t *poller)
     loom_list_init(&e->free_conns);
     loom_list_init(&e->suspended);
     loom_list_init(&e->unarmed);
+    loom_list_init(&e->open);
     e->tick_due = UINT64_MAX;
     loom_waits_publish(ch->slot, 0, 0);   /* not the last child's figures */
     rv = make_conn_parent(e, ch->pchild);
@@ -182,6 +183,7 @@ loom_engine_conn_new(loom_engine_t *e)
     c->watch.kind = LOOM_W_CONN;
     c->watch.data = c;
     loom_list_init(&c->link);
+    loom_list_init(&c->open_link);
     return c;
 }
 
@@ -247,6 +249,8 @@ loom_engine_conn_put(loom_conn_t *c)
     c->head_peeked = 0;
     c->wait_due = 0;
     pthread_mutex_lock(&e->lock);
+    loom_list_remove(&c->open_link);
+    loom_list_init(&c->open_link);
     loom_engine_count_open_locked(e, -1);
     if (keep_locked(e, c)) {
         c = NULL;
@@ -447,6 +451,21 @@ loom_engine_park(loom_conn_t *c)
     rc = loom_engine_park_locked(c);
     pthread_mutex_unlock(&c->engine->lock);
     return rc;
+}
+
+
+void
+loom_engine_keepalive_locked(loom_engine_t *e, loom_list_t *out)
+{
+    loom_list_t *it;
+
+    for (it = e->open.next; it != &e->open; it = it->next) {
+        loom_conn_t *c = loom_list_entry(it, loom_conn_t, open_link);
+
+        if (c->state == LOOM_CONN_KEEPALIVE && c->registered && !c->woken) {
+            loom_list_append(out, &c->link);
+        }
+    }
 }
 
 

@@ -497,10 +497,11 @@ loom_engine_let_go(loom_conn_t *c)
 }
 
 
-/* Makes c->sock a connection of httpd's and picks its first state; -1
- * when httpd made none (the record went back). */
+/* Makes c->sock a connection of httpd's and picks its first state (a
+ * plain one that was `between` two requests elsewhere waits as keep-alive
+ * does); -1 when httpd made none (the record went back). */
 static int
-open_accepted(loom_engine_thread_t *t, loom_conn_t *c)
+open_accepted(loom_engine_thread_t *t, loom_conn_t *c, int between)
 {
     loom_engine_t *e = t->engine;
     apr_os_sock_t fd;
@@ -520,6 +521,9 @@ open_accepted(loom_engine_thread_t *t, loom_conn_t *c)
         return -1;
     }
     c->c = cr;
+    pthread_mutex_lock(&e->lock);
+    loom_list_append(&e->open, &c->open_link);
+    pthread_mutex_unlock(&e->lock);
     ap_set_module_config(cr->conn_config, loom_mpm_ops()->module, c);
     cr->cs = &c->cs;
     cr->current_thread = t->lt->thread;
@@ -537,7 +541,7 @@ open_accepted(loom_engine_thread_t *t, loom_conn_t *c)
         enter(c, LOOM_CONN_HANDSHAKE);
     }
     else {
-        enter(c, LOOM_CONN_HEAD);
+        enter(c, between ? LOOM_CONN_KEEPALIVE : LOOM_CONN_HEAD);
     }
     return 0;
 }
@@ -546,7 +550,16 @@ open_accepted(loom_engine_thread_t *t, loom_conn_t *c)
 void
 loom_engine_accepted(loom_engine_thread_t *t, loom_conn_t *c)
 {
-    if (open_accepted(t, c) == 0) {
+    if (open_accepted(t, c, 0) == 0) {
+        run(t, c);
+    }
+}
+
+
+void
+loom_engine_adopted(loom_engine_thread_t *t, loom_conn_t *c, int between)
+{
+    if (open_accepted(t, c, between) == 0) {
         run(t, c);
     }
 }
@@ -569,7 +582,7 @@ loom_engine_accepted_later(loom_engine_thread_t *t, loom_conn_t *c)
 {
     int due_now;
 
-    if (open_accepted(t, c) != 0) {
+    if (open_accepted(t, c, 0) != 0) {
         return;
     }
     if (c->state == LOOM_CONN_LINGER) {

@@ -188,7 +188,7 @@ take_passed(park_t *p)
     apr_os_sock_info_t info;
     struct sockaddr_storage local, remote;
     loom_conn_t *c;
-    int fd = pf_pass_receive(&p->pass);
+    int between = 0, fd = pf_pass_receive(&p->pass, &between);
 
     if (fd < 0) {
         return;
@@ -206,7 +206,7 @@ take_passed(park_t *p)
         pthread_mutex_unlock(&e->lock);
         return;
     }
-    loom_engine_accepted(&p->et, c);
+    loom_engine_adopted(&p->et, c, between);
 }
 
 
@@ -299,6 +299,36 @@ serve_events(park_t *p)
 }
 
 
+/* A child told to finish hands its keep-alive clients to its siblings (a
+ * new generation's children, after a graceful restart), where they keep
+ * their connection, instead of closing them. What the socket pair cannot
+ * take now waits for the next look; what is left when the drain's 2 s are
+ * over is closed as before. Between events: no thread can take theirs. */
+static void
+hand_over_keepalive(park_t *p)
+{
+    loom_list_t parked;
+
+    loom_list_init(&parked);
+    pthread_mutex_lock(&p->engine.lock);
+    loom_engine_keepalive_locked(&p->engine, &parked);
+    pthread_mutex_unlock(&p->engine.lock);
+    while (!loom_list_empty(&parked)) {
+        loom_conn_t *c = loom_list_entry(parked.next, loom_conn_t, link);
+        int err = pf_pass_give(&p->pass, c);
+
+        loom_list_remove(&c->link);
+        if (err == -EAGAIN) {
+            return;                     /* full: the next look goes on */
+        }
+        if (err == 0) {
+            loom_engine_take(c);
+            loom_engine_let_go(c);
+        }
+    }
+}
+
+
 /* The child was told to stop. Gracefully: no new connection, keep-alive
  * ones get a short last while (the engine's drain) and the rest finish;
  * the caller serves on until none is left. */
@@ -315,6 +345,9 @@ begin_stop(park_t *p, loom_stop_e how)
     loom_listen_close(&p->listeners);
     pf_pass_hold(&p->pass, 1);
     ap_get_scoreboard_process(p->ch->slot)->quiescing = 1;
+    if (how == LOOM_STOP_GRACEFUL) {
+        hand_over_keepalive(p);
+    }
 }
 
 
@@ -323,6 +356,7 @@ begin_stop(park_t *p, loom_stop_e how)
 static void
 release_leftovers(park_t *p)
 {
+    hand_over_keepalive(p);
     pthread_mutex_lock(&p->engine.lock);
     loom_engine_resume_suspended_locked(&p->engine, 1);
     pthread_mutex_unlock(&p->engine.lock);

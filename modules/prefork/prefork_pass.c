@@ -1,11 +1,13 @@
 /* Parked prefork's passer: see prefork_pass.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "apr_strings.h"
 #include "httpd.h"
 #include "http_main.h"
 #include "http_config.h"
@@ -17,6 +19,7 @@
 
 #define PASS_TICK_MS   10   /* how often the passer looks at the main thread */
 #define PASS_NAP_TICKS 100  /* ...idle that long, it naps until woken */
+#define PASS_LONG_TICKS 20  /* one spell this long is long, blocked or not */
 #define PASS_EVENTS    16
 
 /* The parent's socket pair: [0] is sent on, [1] received on. */
@@ -71,12 +74,17 @@ passable(const loom_conn_t *c)
 }
 
 
+/* What a passed descriptor's one byte says: its next request is there
+ * (or coming), or it is idle between two requests (a hand-over). */
+#define PASS_READY 'r'
+#define PASS_IDLE  'k'
+
 /* Sends descriptor `fd` to whichever idle sibling takes it. 0, or -errno
  * (EAGAIN: the pair's queue is full). */
 static int
-send_fd(pf_pass_t *ps, int fd)
+send_fd(pf_pass_t *ps, int fd, char kind)
 {
-    char one = 'c';
+    char one = kind;
     struct iovec iov = { &one, 1 };
     union {
         struct cmsghdr h;
@@ -112,7 +120,7 @@ took_event(pf_pass_t *ps, loom_conn_t *c)
 
     c->expired = expired;
     if (!expired && passable(c)) {
-        err = send_fd(ps, c->watch.fd);
+        err = send_fd(ps, c->watch.fd, PASS_READY);
         if (err == 0) {
             loom_list_append(&ps->passed, &c->link);
             return;
@@ -125,6 +133,17 @@ took_event(pf_pass_t *ps, loom_conn_t *c)
         }
     }
     loom_list_append(&ps->kept, &c->link);
+}
+
+
+int
+pf_pass_give(pf_pass_t *ps, loom_conn_t *c)
+{
+    if (ps->receiver.data == NULL || !passable(c)) {
+        return -EINVAL;
+    }
+    return send_fd(ps, c->watch.fd,
+                   c->state == LOOM_CONN_KEEPALIVE ? PASS_IDLE : PASS_READY);
 }
 
 
@@ -202,19 +221,45 @@ nap(pf_pass_t *ps, unsigned epoch)
 }
 
 
+/* Whether the main thread sleeps in the kernel (state S or D in its
+ * /proc stat: a PHP sleep, a database, a CGI's pipe, a slow client) rather
+ * than runs or waits for a CPU. Only a thread that waits on something
+ * else leaves work a sibling could do now: one that waits for a CPU would
+ * have the sibling wait for one too, and passing its clients on under
+ * load only costs. */
+static int
+main_sleeps(pf_pass_t *ps)
+{
+    char buf[512];
+    ssize_t n = ps->stat_fd >= 0
+                ? pread(ps->stat_fd, buf, sizeof(buf) - 1, 0) : -1;
+    char *end;
+
+    if (n <= 0) {
+        return 0;               /* cannot tell: the spell's length decides */
+    }
+    buf[n] = '\0';
+    end = strrchr(buf, ')');    /* the name may hold spaces and parens */
+    return end != NULL && end[1] == ' ' && (end[2] == 'S' || end[2] == 'D');
+}
+
+
 static void *
 passer(void *arg)
 {
     pf_pass_t *ps = arg;
     unsigned seen = atomic_load(&ps->epoch);
-    int quiet = 0;
+    int quiet = 0, spell = 0;
 
     while (!atomic_load(&ps->quit)) {
         unsigned now = atomic_load(&ps->epoch);
 
-        /* Busy in the same spell as a tick ago: it serves for long. */
-        if (atomic_load(&ps->busy) && now == seen) {
+        /* Busy in the same spell as a tick ago, and asleep in it (or in it
+         * for long): its clients may wait long. */
+        spell = atomic_load(&ps->busy) && now == seen ? spell + 1 : 0;
+        if (spell > 0 && (spell >= PASS_LONG_TICKS || main_sleeps(ps))) {
             session(ps);
+            spell = 0;
         }
         quiet = now == seen && !atomic_load(&ps->busy) ? quiet + 1 : 0;
         seen = now;
@@ -238,6 +283,7 @@ pf_pass_start(pf_pass_t *ps, loom_engine_t *e, loom_listeners_t *ls,
     sigset_t all, old;
     int err;
 
+    ps->send_fd = -1;
     ps->engine = e;
     ps->listeners = ls;
     ps->poller = poller;
@@ -247,6 +293,9 @@ pf_pass_start(pf_pass_t *ps, loom_engine_t *e, loom_listeners_t *ls,
         return -1;                      /* setup said why */
     }
     ps->send_fd = p->fds[0];
+    ps->stat_fd = open(apr_psprintf(ps->engine->ch->pchild,
+                                    "/proc/self/task/%ld/stat",
+                                    (long) gettid()), O_RDONLY | O_CLOEXEC);
     ps->receiver.fd = p->fds[1];
     ps->receiver.kind = LOOM_W_PASSED;
     pthread_mutex_init(&ps->token, NULL);
@@ -338,7 +387,7 @@ pf_pass_hold(pf_pass_t *ps, int on)
 
 
 int
-pf_pass_receive(pf_pass_t *ps)
+pf_pass_receive(pf_pass_t *ps, int *between)
 {
     char one;
     struct iovec iov = { &one, 1 };
@@ -364,6 +413,7 @@ pf_pass_receive(pf_pass_t *ps)
         && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
         memcpy(&fd, CMSG_DATA(cm), sizeof(int));
     }
+    *between = one == PASS_IDLE;
     return fd;
 }
 

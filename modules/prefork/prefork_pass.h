@@ -11,7 +11,9 @@
  *
  * The passer is a thread of the child that never runs module code (no
  * hook, no filter, no pool cleanup): once the main thread has been serving
- * for 10 to 20 ms, it takes the child's listeners and the receiving end out
+ * for 10 to 20 ms asleep in the kernel (waiting on PHP's sleep, a
+ * database, a CGI, a slow client; not on a CPU), or for 200 ms whatever it
+ * does, it takes the child's listeners and the receiving end out
  * of the poller (so that it never swallows a wake-up meant for an idle
  * process), waits in the poller for the child's parked connections, passes
  * those it may, and sets the others aside for the main thread, which
@@ -19,8 +21,8 @@
  * free.
  *
  * Threads: pf_pass_setup in the parent; pf_pass_start, pf_pass_busy,
- * pf_pass_idle, pf_pass_hold, pf_pass_receive and pf_pass_stop on the
- * child's main thread; everything else on the passer. */
+ * pf_pass_idle, pf_pass_hold, pf_pass_give, pf_pass_receive and
+ * pf_pass_stop on the child's main thread; everything else on the passer. */
 #ifndef LOOM_PREFORK_PASS_H
 #define LOOM_PREFORK_PASS_H
 
@@ -40,6 +42,7 @@ typedef struct pf_pass {
     loom_poller_t      *poller;
     loom_watch_t        receiver;   /* kind LOOM_W_PASSED; armed EXCLUSIVE */
     int                 send_fd;
+    int                 stat_fd;    /* the main thread's /proc stat */
     int                 receiver_armed;
     pthread_t           thread;
     int                 started;
@@ -85,9 +88,16 @@ void pf_pass_idle(pf_pass_t *ps, loom_list_t *passed, loom_list_t *kept);
  * with the listeners (the child at its bound, or stopping). */
 void pf_pass_hold(pf_pass_t *ps, int on);
 
-/* The receiving end fired: a passed descriptor, or -1 when another child
- * took it first (or on an error, logged). */
-int pf_pass_receive(pf_pass_t *ps);
+/* Main thread, between events, for a connection no thread can take the
+ * event of now: sends `c` to the siblings if it may go. 0 when sent (the
+ * caller takes it and lets it go), -EAGAIN when the pair's queue is full,
+ * another -errno when it may not or could not go. */
+int pf_pass_give(pf_pass_t *ps, loom_conn_t *c);
+
+/* The receiving end fired: a passed descriptor, and in *between whether
+ * it was idle between two requests (handed over) rather than ready; or -1
+ * when another child took it first. */
+int pf_pass_receive(pf_pass_t *ps, int *between);
 
 /* Stops and joins the passer (a child on its way out). */
 void pf_pass_stop(pf_pass_t *ps);

@@ -6,6 +6,9 @@
 #    them (ConnsAsyncKeepAlive, and per process in its table, which shows
 #    each child), only the status request is busy, and 20 new clients in a
 #    row are each served within 1 s while they are held;
+#  - a graceful restart with 200 idle keep-alive clients: the old children
+#    hand them to the new ones and leave, and every client's next request
+#    is answered on its connection (stock closes them);
 #  - 300 clients trickling their request heads (LoomWaitForHead): counted
 #    in LoomConnsHeadWait, new clients served within 1 s meanwhile, and
 #    every trickled request answered once its head is whole;
@@ -51,7 +54,7 @@ my $nofile = ensure_nofile($N + 300);
 BAIL_OUT("descriptor limit $nofile: this test needs " . ($N + 300))
     if $nofile < $N + 300;
 
-plan tests => 23;
+plan tests => 24;
 
 my $sizing = "StartServers 2\nMinSpareServers 1\nMaxSpareServers 2\n"
            . "ServerLimit 4\nMaxRequestWorkers 4\n";
@@ -111,6 +114,25 @@ close $_ for @idle;
 @idle = ();
 ok scalar(wait_counts($s, sub { $_[0]{ConnsTotal} <= 1 }, 10)),
    'once they close, the counts go back to the status request alone';
+
+# -- a graceful restart hands idle keep-alive clients over ------------------
+{
+    my @ka = connect_many($s->port, 200);
+    my $ok = grep { ($_ // 0) == 200 } get_all(\@ka, timeout => 10);
+    my @old = running_kids($s);
+    my $gen = ($s->status_auto(3) // {})->{ParentServerMPMGeneration} // -1;
+    $s->signal('graceful');
+    my $gone = $s->wait_until(sub {
+        ((($s->status_auto(2) // {})->{ParentServerMPMGeneration}) // -1) > $gen
+            && !grep { Loom::Proc::running($_) } @old }, 15);
+    my $again = grep { ($_ // 0) == 200 } get_all(\@ka, timeout => 10);
+    note "restart: $ok answered before; old children gone: " . ($gone ? 'yes' : 'no')
+         . "; $again answered after";
+    ok $ok == 200 && $gone && $again == 200,
+       "a graceful restart hands 200 idle keep-alive clients to the new children: "
+       . "the old ones left and all 200 are answered again on their connection ($again)";
+    close $_ for @ka;
+}
 
 # -- 300 trickled heads -----------------------------------------------------
 my $M = 300;

@@ -1,6 +1,7 @@
 /* Directives and their checks for the three models (modules/core/config.c,
  * docs/directives.md): defaults, the ranges the setters accept, the stock
  * warnings and adjustments of loom_cfg_check, and the derived limits. */
+#include <sys/resource.h>
 #include <math.h>
 
 #include "unit.h"
@@ -194,6 +195,31 @@ UNIT_TEST(threaded_models_fit_workers_to_whole_children)
         UNIT_EQ(c->start_servers, 1);
         UNIT_EQ(c->min_spare, 1);
     }
+}
+
+UNIT_TEST(prefork_holds_what_its_descriptor_limit_leaves_room_for)
+{
+    struct rlimit saved, lim;
+    loom_cfg_t *c;
+
+    getrlimit(RLIMIT_NOFILE, &saved);
+    lim = saved;
+    lim.rlim_cur = 1024;
+    UNIT_TRUE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+    c = CHECKED(LOOM_MODEL_PREFORK, LOOM_D_START_SERVERS, 5);
+    UNIT_EQ(c->park, 1);                          /* on by default */
+    UNIT_EQ(c->conns_per_process, 1024 - 128);    /* 0: the limit's room */
+    c = CHECKED(LOOM_MODEL_PREFORK, LOOM_D_CONNS_PER_PROCESS, 40);
+    UNIT_EQ(c->conns_per_process, 40);
+    c = CHECKED(LOOM_MODEL_PREFORK, LOOM_D_CONNS_PER_PROCESS, 5000);
+    UNIT_EQ(c->conns_per_process, 1024 - 128);
+    UNIT_TRUE(logged("LOOM0118") && logged("LoomConnectionsPerProcess of "
+                                           "5000 exceeds"));
+    lim.rlim_cur = 100;                           /* tiny: half of it */
+    UNIT_TRUE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+    c = CHECKED(LOOM_MODEL_PREFORK, LOOM_D_START_SERVERS, 5);
+    UNIT_EQ(c->conns_per_process, 50);
+    setrlimit(RLIMIT_NOFILE, &saved);
 }
 
 UNIT_TEST(thread_and_server_limits_have_each_models_caps)

@@ -14,6 +14,7 @@ static const struct {
 } made[] = {
     { LOOM_CONN_CLOSED,    LOOM_CONN_HEAD },      /* accepted */
     { LOOM_CONN_CLOSED,    LOOM_CONN_HANDSHAKE }, /* accepted, TLS */
+    { LOOM_CONN_CLOSED,    LOOM_CONN_KEEPALIVE }, /* handed over idle */
     { LOOM_CONN_HANDSHAKE, LOOM_CONN_HEAD },      /* done: the head waits */
     { LOOM_CONN_HANDSHAKE, LOOM_CONN_PROCESS },   /* done, or plain HTTP */
     { LOOM_CONN_HANDSHAKE, LOOM_CONN_CLOSED },    /* failed, expired */
