@@ -7,4 +7,12 @@
 
 int loom_master_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s);
 
+/* How often the parent calls a model's watch, at most. */
+#define LOOM_WATCH_MS 10
+
+/* A model's look at its children from the parent, every LOOM_WATCH_MS
+ * while this configuration runs (NULL: none). Set from the model's
+ * register_hooks or post_config; called on the parent's one thread. */
+void loom_master_watch(void (*watch)(void));
+
 #endif

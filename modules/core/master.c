@@ -376,6 +376,16 @@ respawn_due(master_t *m)
 }
 
 
+static void (*model_watch)(void);
+
+
+void
+loom_master_watch(void (*watch)(void))
+{
+    model_watch = watch;
+}
+
+
 static enum run_end
 serve(master_t *m)
 {
@@ -392,7 +402,13 @@ serve(master_t *m)
             wake = m->r->spawn_not_before;
         }
         ms = now >= wake ? 0 : (int) apr_time_as_msec(wake - now) + 1;
+        if (model_watch != NULL && ms > LOOM_WATCH_MS) {
+            ms = LOOM_WATCH_MS;
+        }
         loom_signals_parent_wait(ms);
+        if (model_watch != NULL) {
+            model_watch();
+        }
         loom_proc_reap(m->st, on_reaped, m);
         if (apr_time_now() >= m->next_tick) {
             tick(m);

@@ -30,6 +30,7 @@
 #include "loom/conn.h"
 #include "loom/listen.h"
 #include "loom/log.h"
+#include "loom/master.h"
 #include "loom/mpm.h"
 #include "loom/poller.h"
 #include "loom/sb.h"
@@ -144,12 +145,17 @@ static int
 prefork_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
+    loom_master_watch(NULL);
     if (!loom_mpm_parks()) {
         return OK;
     }
     loom_headtime_setup(pconf, s);
     loom_headwait_setup(pconf, s);
-    return pf_pass_setup(s);
+    if (pf_pass_setup(s, loom_state()->cfg->server_limit) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    loom_master_watch(pf_pass_watch);
+    return OK;
 }
 
 

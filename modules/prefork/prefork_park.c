@@ -384,7 +384,7 @@ set_up(park_t *p, loom_child_t *ch)
     }
     loom_signals_child_busy_fds(&p->self.busy_fd, sizeof(p->self), 1);
     loom_signals_child_install(loom_poller_wake_fd(p->poller));
-    pf_pass_start(&p->pass, &p->engine, &p->listeners, p->poller);
+    pf_pass_start(&p->pass, ch->slot, &p->engine, &p->listeners, p->poller);
     return 0;
 }
 

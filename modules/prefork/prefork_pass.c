@@ -1,5 +1,8 @@
 /* Parked prefork's passer: see prefork_pass.h. */
 #include <errno.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -14,18 +17,23 @@
 #include "http_log.h"
 
 #include "loom/log.h"
+#include "loom/state.h"
 #include "loom/tags.h"
 #include "prefork_pass.h"
 
-#define PASS_TICK_MS   10   /* how often the passer looks at the main thread */
-#define PASS_NAP_TICKS 100  /* ...idle that long, it naps until woken */
-#define PASS_LONG_TICKS 20  /* one spell this long is long, blocked or not */
+#define PASS_TICK_MS   10   /* a session's wait: how soon it sees the end */
+#define PASS_LONG_TICKS 20  /* parent looks: a spell this long is long, the
+                             * main thread asleep or not */
 #define PASS_EVENTS    16
+#define PASS_WATCH_MAX 200000  /* prefork's largest ServerLimit */
 
-/* The parent's socket pair: [0] is sent on, [1] received on. */
+/* The parent's socket pair ([0] is sent on, [1] received on) and the
+ * table of slots the children and the parent share (pf_slot_t). */
 typedef struct pass_pair {
-    int fds[2];
-    int made;
+    int        fds[2];
+    int        made;
+    pf_slot_t *slots;
+    int        nslots;
 } pass_pair_t;
 
 static const char *const PAIR_KEY = "loom-prefork-pass-pair";
@@ -41,22 +49,71 @@ pair(void)
 
 
 int
-pf_pass_setup(server_rec *s)
+pf_pass_setup(server_rec *s, int server_limit)
 {
     pass_pair_t *p = pair();
+    void *table;
 
     if (p->made) {
         return OK;
+    }
+    table = mmap(NULL, (size_t) server_limit * sizeof(pf_slot_t),
+                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (table == MAP_FAILED) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, LOOMNO(1313)
+                     "mmap() of the children's passing slots failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
                    p->fds) != 0) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, LOOMNO(1310)
                      "socketpair() for passing connections between children "
                      "failed");
+        munmap(table, (size_t) server_limit * sizeof(pf_slot_t));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    p->slots = table;
+    p->nslots = server_limit;
     p->made = 1;
     return OK;
+}
+
+
+static long
+futex(_Atomic uint32_t *word, int op, uint32_t val)
+{
+    /* Not FUTEX_PRIVATE: the word is in memory the parent shares. */
+    return syscall(SYS_futex, (uint32_t *) word, op, val, NULL, NULL, 0);
+}
+
+
+void
+pf_pass_watch(void)
+{
+    static unsigned seen[PASS_WATCH_MAX];
+    static int ticks[PASS_WATCH_MAX];
+    pass_pair_t *p = pair();
+    int i, n = p->nslots < PASS_WATCH_MAX ? p->nslots : PASS_WATCH_MAX;
+
+    for (i = 0; p->made && i < n && i < loom_state()->retained->max_slot_used;
+         i++) {
+        pf_slot_t *sl = &p->slots[i];
+        unsigned spell = atomic_load_explicit(&sl->spell,
+                                              memory_order_relaxed);
+
+        if (!atomic_load_explicit(&sl->busy, memory_order_relaxed)
+            || spell != seen[i]) {
+            seen[i] = spell;
+            ticks[i] = 0;
+            continue;
+        }
+        /* In the same spell as a look ago: its passer has a look. */
+        ticks[i]++;
+        atomic_store_explicit(&sl->long_ticks, ticks[i], memory_order_relaxed);
+        atomic_store_explicit(&sl->long_spell, spell, memory_order_release);
+        atomic_fetch_add_explicit(&sl->wake, 1, memory_order_release);
+        futex(&sl->wake, FUTEX_WAKE, 1);
+    }
 }
 
 
@@ -170,7 +227,7 @@ session(pf_pass_t *ps)
     loom_fired_t fired[PASS_EVENTS];
 
     pthread_mutex_lock(&ps->token);
-    if (!atomic_load(&ps->busy) || atomic_load(&ps->quit)) {
+    if (!atomic_load(&ps->me->busy) || atomic_load(&ps->quit)) {
         pthread_mutex_unlock(&ps->token);
         return;
     }
@@ -181,7 +238,7 @@ session(pf_pass_t *ps)
         hold_receiver(ps, 1);
     }
     atomic_store(&ps->in_session, 1);
-    while (atomic_load(&ps->busy) && !atomic_load(&ps->quit)) {
+    while (atomic_load(&ps->me->busy) && !atomic_load(&ps->quit)) {
         int i, n = loom_poller_wait(ps->poller, fired, PASS_EVENTS,
                                     PASS_TICK_MS);
 
@@ -193,31 +250,6 @@ session(pf_pass_t *ps)
     }
     atomic_store(&ps->in_session, 0);
     pthread_mutex_unlock(&ps->token);
-}
-
-
-static void
-sleep_tick(void)
-{
-    struct timespec ts = { 0, PASS_TICK_MS * 1000000L };
-
-    nanosleep(&ts, NULL);
-}
-
-
-/* Passer: the child has been idle a while; sleep until it serves again.
- * Seen napping before it looks at `busy` one last time, so that a main
- * thread that starts serving meanwhile either is seen or wakes it. */
-static void
-nap(pf_pass_t *ps, unsigned epoch)
-{
-    pthread_mutex_lock(&ps->nap_lock);
-    atomic_store(&ps->napping, 1);
-    while (atomic_load(&ps->epoch) == epoch && !atomic_load(&ps->quit)) {
-        pthread_cond_wait(&ps->nap, &ps->nap_lock);
-    }
-    atomic_store(&ps->napping, 0);
-    pthread_mutex_unlock(&ps->nap_lock);
 }
 
 
@@ -244,40 +276,44 @@ main_sleeps(pf_pass_t *ps)
 }
 
 
+/* Passer: the parent saw the main thread in one spell of serving at two
+ * looks in a row; it sleeps in the kernel, or has been at it for long. */
+static int
+spell_is_long(pf_pass_t *ps)
+{
+    pf_slot_t *me = ps->me;
+    unsigned spell = atomic_load_explicit(&me->long_spell,
+                                          memory_order_acquire);
+
+    return atomic_load_explicit(&me->busy, memory_order_relaxed)
+           && atomic_load_explicit(&me->spell, memory_order_relaxed) == spell
+           && (atomic_load_explicit(&me->long_ticks, memory_order_relaxed)
+               >= PASS_LONG_TICKS || main_sleeps(ps));
+}
+
+
 static void *
 passer(void *arg)
 {
     pf_pass_t *ps = arg;
-    unsigned seen = atomic_load(&ps->epoch);
-    int quiet = 0, spell = 0;
 
     while (!atomic_load(&ps->quit)) {
-        unsigned now = atomic_load(&ps->epoch);
+        uint32_t woken = atomic_load_explicit(&ps->me->wake,
+                                              memory_order_acquire);
 
-        /* Busy in the same spell as a tick ago, and asleep in it (or in it
-         * for long): its clients may wait long. */
-        spell = atomic_load(&ps->busy) && now == seen ? spell + 1 : 0;
-        if (spell > 0 && (spell >= PASS_LONG_TICKS || main_sleeps(ps))) {
+        if (spell_is_long(ps)) {
             session(ps);
-            spell = 0;
-        }
-        quiet = now == seen && !atomic_load(&ps->busy) ? quiet + 1 : 0;
-        seen = now;
-        if (quiet >= PASS_NAP_TICKS) {
-            nap(ps, now);
-            quiet = 0;
-            seen = atomic_load(&ps->epoch);
             continue;
         }
-        sleep_tick();
+        futex(&ps->me->wake, FUTEX_WAIT, woken);
     }
     return NULL;
 }
 
 
 int
-pf_pass_start(pf_pass_t *ps, loom_engine_t *e, loom_listeners_t *ls,
-              loom_poller_t *poller)
+pf_pass_start(pf_pass_t *ps, int slot, loom_engine_t *e,
+              loom_listeners_t *ls, loom_poller_t *poller)
 {
     pass_pair_t *p = pair();
     sigset_t all, old;
@@ -289,9 +325,11 @@ pf_pass_start(pf_pass_t *ps, loom_engine_t *e, loom_listeners_t *ls,
     ps->poller = poller;
     loom_list_init(&ps->passed);
     loom_list_init(&ps->kept);
-    if (!p->made) {
+    if (!p->made || slot >= p->nslots) {
         return -1;                      /* setup said why */
     }
+    ps->me = &p->slots[slot];
+    atomic_store(&ps->me->busy, 0);
     ps->send_fd = p->fds[0];
     ps->stat_fd = open(apr_psprintf(ps->engine->ch->pchild,
                                     "/proc/self/task/%ld/stat",
@@ -301,8 +339,6 @@ pf_pass_start(pf_pass_t *ps, loom_engine_t *e, loom_listeners_t *ls,
     pthread_mutex_init(&ps->token, NULL);
     hold_receiver(ps, 0);
     ps->receiver.data = ps;
-    pthread_mutex_init(&ps->nap_lock, NULL);
-    pthread_cond_init(&ps->nap, NULL);
     /* Signals are the main thread's: the passer starts with all blocked. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -325,13 +361,10 @@ pf_pass_busy(pf_pass_t *ps)
     if (!ps->started) {
         return;
     }
-    atomic_fetch_add(&ps->epoch, 1);
-    atomic_store(&ps->busy, 1);
-    if (atomic_load(&ps->napping)) {
-        pthread_mutex_lock(&ps->nap_lock);
-        pthread_cond_signal(&ps->nap);
-        pthread_mutex_unlock(&ps->nap_lock);
-    }
+    /* Relaxed: the parent's looks are 10 ms apart, and the passer checks
+     * under the token before it acts. */
+    atomic_fetch_add_explicit(&ps->me->spell, 1, memory_order_relaxed);
+    atomic_store_explicit(&ps->me->busy, 1, memory_order_relaxed);
 }
 
 
@@ -353,7 +386,7 @@ pf_pass_idle(pf_pass_t *ps, loom_list_t *passed, loom_list_t *kept)
     if (!ps->started) {
         return;
     }
-    atomic_store(&ps->busy, 0);
+    atomic_store(&ps->me->busy, 0);
     if (atomic_load(&ps->in_session)) {
         loom_poller_wake(ps->poller);   /* out of its wait at once */
     }
@@ -425,9 +458,8 @@ pf_pass_stop(pf_pass_t *ps)
         return;
     }
     atomic_store(&ps->quit, 1);
-    pthread_mutex_lock(&ps->nap_lock);
-    pthread_cond_signal(&ps->nap);
-    pthread_mutex_unlock(&ps->nap_lock);
+    atomic_fetch_add(&ps->me->wake, 1);
+    futex(&ps->me->wake, FUTEX_WAKE, 1);
     loom_poller_wake(ps->poller);
     pthread_join(ps->thread, NULL);
     ps->started = 0;

@@ -10,10 +10,11 @@
  * lives in their child, and connections in write completion stay.
  *
  * The passer is a thread of the child that never runs module code (no
- * hook, no filter, no pool cleanup): once the main thread has been serving
- * for 10 to 20 ms asleep in the kernel (waiting on PHP's sleep, a
- * database, a CGI, a slow client; not on a CPU), or for 200 ms whatever it
- * does, it takes the child's listeners and the receiving end out
+ * hook, no filter, no pool cleanup). It sleeps until the parent, which
+ * looks at every child every 10 ms, sees the main thread in the same spell
+ * of serving twice; then, if the main thread sleeps in the kernel (PHP's
+ * sleep, a database, a CGI, a slow client; not waiting for a CPU), or has
+ * been at it for 200 ms whatever it does, it takes the child's listeners and the receiving end out
  * of the poller (so that it never swallows a wake-up meant for an idle
  * process), waits in the poller for the child's parked connections, passes
  * those it may, and sets the others aside for the main thread, which
@@ -28,6 +29,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "httpd.h"
 
@@ -35,6 +37,19 @@
 #include "loom/list.h"
 #include "loom/listen.h"
 #include "loom/poller.h"
+
+/* One child's line in the table the parent and the children share: what
+ * the child's main thread publishes, and the parent's word to its passer.
+ * Written by one side each; relaxed, but for long_spell, which the parent
+ * releases after long_ticks and the passer acquires. */
+typedef struct pf_slot {
+    _Atomic unsigned  spell;       /* child: serving spells begun so far */
+    _Atomic int       busy;        /* child: its main thread serves */
+    _Atomic unsigned  long_spell;  /* parent: the spell it saw go on */
+    _Atomic int       long_ticks;  /* parent: for so many looks */
+    _Atomic uint32_t  wake;        /* parent: a futex word its passer sleeps on */
+    char              pad[44];     /* a cache line each */
+} pf_slot_t;
 
 typedef struct pf_pass {
     loom_engine_t      *engine;
@@ -46,15 +61,9 @@ typedef struct pf_pass {
     int                 receiver_armed;
     pthread_t           thread;
     int                 started;
-    /* What the main thread publishes: seq_cst, so that a passer about to
-     * nap and a main thread about to serve never both miss each other. */
-    _Atomic int         busy;       /* the main thread serves */
-    _Atomic unsigned    epoch;      /* serving spells begun so far */
-    _Atomic int         napping;    /* the passer sleeps until woken */
+    pf_slot_t          *me;         /* this child's line in the table */
     _Atomic int         quit;
     _Atomic int         in_session; /* the passer waits in the poller */
-    pthread_mutex_t     nap_lock;
-    pthread_cond_t      nap;
     /* The passer holds `token` while it uses the poller and the
      * listeners; the lists and `took` are guarded by it. */
     pthread_mutex_t     token;
@@ -66,15 +75,22 @@ typedef struct pf_pass {
     int                 logged;     /* LOOM1311 said once */
 } pf_pass_t;
 
-/* Parent, post_config: makes the shared socket pair on the first pass
- * (kept in the retained data, so children of every generation share it).
- * OK, or a failure status after logging why. */
-int pf_pass_setup(server_rec *s);
+/* Parent, post_config: makes the shared socket pair and the table of
+ * `server_limit` slots on the first pass (kept in the retained data, so
+ * children of every generation share them). OK, or a failure status after
+ * logging why. */
+int pf_pass_setup(server_rec *s, int server_limit);
 
-/* Child: arms the receiving end in `poller` and starts the passer. 0, or
- * -1 after logging why (the child then serves without passing). */
-int pf_pass_start(pf_pass_t *ps, loom_engine_t *e, loom_listeners_t *ls,
-                  loom_poller_t *poller);
+/* Parent, every LOOM_WATCH_MS (loom_master_watch): wakes the passer of
+ * each child whose main thread is in the same spell of serving as a look
+ * ago. Costs no child anything while its spells are short. */
+void pf_pass_watch(void);
+
+/* Child in process slot `slot`: arms the receiving end in `poller` and
+ * starts the passer. 0, or -1 after logging why (the child then serves
+ * without passing). */
+int pf_pass_start(pf_pass_t *ps, int slot, loom_engine_t *e,
+                  loom_listeners_t *ls, loom_poller_t *poller);
 
 /* The main thread took events and starts serving them. */
 void pf_pass_busy(pf_pass_t *ps);

@@ -9,7 +9,7 @@
 #  - a graceful restart with 200 idle keep-alive clients: the old children
 #    hand them to the new ones and leave, and every client's next request
 #    is answered on its connection (stock closes them);
-#  - 300 clients trickling their request heads (LoomWaitForHead): counted
+#  - 1,000 clients trickling their request heads (LoomWaitForHead): counted
 #    in LoomConnsHeadWait, new clients served within 1 s meanwhile, and
 #    every trickled request answered once its head is whole;
 #  - a client that reads nothing of an 8 MB response: its connection waits
@@ -21,7 +21,10 @@
 # counted in LoomConnsHandshake while 10 HTTPS requests in a row are each
 # served within 1 s, and 100 TLS clients whose handshake is done and whose
 # request head trickles are all answered once it is whole;
-# then LoomConnectionsPerProcess 40 on a server that starts 1 process: 100
+# then MaxConnectionsPerChild 20 under keep-alive load (wrk, 8 connections,
+# and one new connection per request beside it): the first children retire
+# and no request fails (their keep-alive clients are handed over); then
+# LoomConnectionsPerProcess 40 on a server that starts 1 process: 100
 # idle connections are all served, no child holds more than 40, so the
 # server grew to hold them; and with LoomParkConnections Off two idle
 # keep-alive clients hold both processes of a 2-process server (a third is
@@ -40,11 +43,13 @@ use Loom::Slow qw(connect_many get_all status_counts wait_counts fmt_counts);
 use Loom::Hostile qw(ensure_nofile good_clients);
 use Loom::Proc qw(tcp_conns);
 use Loom::Fault qw(running_kids);
+use Loom::Wrk qw(wrk_start wrk_stop);
+use Loom::Load qw(request_loop);
 use Loom::TLS qw(self_signed https_conf tls_modules client_hello);
 use File::Temp qw(tempdir);
 use IO::Socket::SSL;
 
-my $mpm = Loom::Server::mpm_or_skip();
+my $mpm = Loom::Server::mpm_or_skip('wrk');
 plan skip_all => "LOOM_MPM=$mpm: LoomParkConnections is loom_prefork's"
     unless $mpm eq 'prefork';
 $SIG{PIPE} = 'IGNORE';
@@ -54,7 +59,7 @@ my $nofile = ensure_nofile($N + 300);
 BAIL_OUT("descriptor limit $nofile: this test needs " . ($N + 300))
     if $nofile < $N + 300;
 
-plan tests => 24;
+plan tests => 26;
 
 my $sizing = "StartServers 2\nMinSpareServers 1\nMaxSpareServers 2\n"
            . "ServerLimit 4\nMaxRequestWorkers 4\n";
@@ -134,8 +139,8 @@ ok scalar(wait_counts($s, sub { $_[0]{ConnsTotal} <= 1 }, 10)),
     close $_ for @ka;
 }
 
-# -- 300 trickled heads -----------------------------------------------------
-my $M = 300;
+# -- 1,000 trickled heads ---------------------------------------------------
+my $M = 1000;
 my @slow = connect_many($s->port, $M);
 syswrite $_, "GET / HTTP/1.1\r\nHost: localhost\r\n" for @slow;
 my $heads_ok = $s->wait_until(sub {
@@ -228,6 +233,35 @@ $s->stop;
     is $answered, 100, "TLS: 100 trickled heads over finished handshakes, all answered ($answered)";
     close $_ for @trickle;
     $t->stop;
+}
+
+# -- MaxConnectionsPerChild under keep-alive load -----------------------------
+{
+    my $mc = Loom::Server->new(conf => <<'CONF')->start;
+StartServers 3
+MinSpareServers 2
+MaxSpareServers 4
+ServerLimit 16
+MaxRequestWorkers 16
+MaxConnectionsPerChild 20
+KeepAlive On
+KeepAliveTimeout 30
+MaxKeepAliveRequests 0
+CONF
+    $mc->wait_until(sub { running_kids($mc) == 3 }, 10);
+    my %first = map { $_ => 1 } running_kids($mc);
+    my $wrk = wrk_start(url => $mc->url('/'), conns => 8);
+    my $lr = request_loop(port => $mc->port, seconds => 3);
+    my $r = wrk_stop($wrk);
+    my $failed = ($r->{errors} // 0) + ($r->{non2xx} // 0) + $lr->{failed};
+    my $left = grep { $first{$_} } running_kids($mc);
+    note "MaxConnectionsPerChild 20: wrk $r->{requests} requests, "
+         . "$lr->{ok} new connections, $failed failed; first children still there: $left";
+    ok $r->{requests} > 1000 && $lr->{ok} > 60 && $failed == 0 && $left == 0,
+       "MaxConnectionsPerChild 20 under keep-alive load: children retire "
+       . "($left of the first 3 left) and no request fails ($failed)";
+    is_deeply [$mc->crashes], [], 'no child crashed while retiring';
+    $mc->stop;
 }
 
 # -- LoomConnectionsPerProcess ------------------------------------------------
