@@ -54,14 +54,15 @@ while ($html =~ m{<tr><td>\d+</td><td>(\d+)</td><td>[^<]*</td><td>(\d+)</td>}g) 
 }
 my $sum = 0;
 $sum += $_ for values %by;
+# Apache::Test's ok() is Test.pm's: one condition, no name.
+print '# ConnsAsyncKeepAlive: ' . ($auto{ConnsAsyncKeepAlive} // 'absent')
+    . '; table of processes: ' . join(' ', map { "$_:$by{$_}" } sort keys %by) . "\n";
 if ($parks) {
-    ok(($auto{ConnsAsyncKeepAlive} // 0) >= 3, "3 idle keep-alive connections in ?auto ("
-       . ($auto{ConnsAsyncKeepAlive} // 'absent') . ')');
-    ok keys(%by) >= 1 && $sum >= 3, 'and in the table of processes: '
-       . join(' ', map { "$_:$by{$_}" } sort keys %by);
+    ok(($auto{ConnsAsyncKeepAlive} // 0) >= 3);   # the 3 idle connections
+    ok(keys(%by) >= 1 && $sum >= 3);              # ...each child's, in the table
 }
 else {
-    ok !defined $auto{ConnsAsyncKeepAlive}, "$mpm: no async figures in ?auto";
-    ok !%by, "$mpm: no table of processes";
+    ok(!defined $auto{ConnsAsyncKeepAlive});     # no async figures
+    ok(!%by);                                    # no table of processes
 }
 close $_ for @idle;
