@@ -35,12 +35,6 @@ typedef struct loom_mpm_ops {
     /* Runs in a freshly set-up child (privileges dropped, child_init done)
      * and never returns: it ends with loom_child_exit(). */
     void        (*child_main)(struct loom_child *ch);
-    /* Idle workers of the child in process slot `slot`, for idle
-     * maintenance in the parent; NULL: its thread slots that are ready or
-     * starting, as the scoreboard shows them. */
-    int         (*idle_workers)(int slot);
-    /* Model-specific ap_mpm_query answers; returns 1 when it answered. */
-    int         (*query)(int code, int *result, apr_status_t *rv);
     /* Hooks of the model's own, or NULL. */
     void        (*register_hooks)(apr_pool_t *p);
 } loom_mpm_ops_t;
@@ -66,17 +60,16 @@ const char *loom_mpm_clash(cmd_parms *cmd, void *dummy, const char *other);
 
 /* Defines everything a model declares to httpd (its directive table, its
  * ops and its module struct) in one statement:
- *   LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, 0, LOOM_PREFORK_COMMANDS,
- *                   prefork_child_main, NULL, NULL, NULL);
+ *   LOOM_MPM_MODULE(worker, LOOM_MODEL_WORKER, LOOM_CAP_THREADED,
+ *                   LOOM_THREADED_COMMANDS, worker_child_main, NULL);
  * The module symbol is mpm_loom_<name>_module, -V shows <name>. */
-#define LOOM_MPM_MODULE(name, model_id, caps, commands, main_fn, idle_fn,   \
-                        query_fn, hooks_fn)                                \
+#define LOOM_MPM_MODULE(name, model_id, caps, commands, main_fn, hooks_fn) \
     static const command_rec name##_cmds[] = {                             \
         commands, LOOM_CLASH_COMMAND("mpm_loom_" #name), { NULL }          \
     };                                                                     \
     static const loom_mpm_ops_t name##_ops = {                             \
         "loom_" #name, model_id, caps, &mpm_loom_##name##_module, main_fn, \
-        idle_fn, query_fn, hooks_fn                                        \
+        hooks_fn                                                           \
     };                                                                     \
     static void                                                            \
     name##_register_hooks(apr_pool_t *p)                                   \

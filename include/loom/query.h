@@ -1,5 +1,5 @@
-/* ap_mpm_query answers: the ones the three models share, then the model's
- * own through ops->query. Safe from any process or thread, before
+/* ap_mpm_query answers for the three models, which differ only by their
+ * caps and configuration. Safe from any process or thread, before
  * pre_config too (apache2 -V asks right after loading the DSO). */
 #ifndef LOOM_QUERY_H
 #define LOOM_QUERY_H

@@ -103,4 +103,15 @@ void loom_timerq_expire(loom_timerq_t *q, uint64_t now, loom_timer_fn *fire,
 void loom_timerq_shorten(loom_timerq_t *q, int lane, uint64_t now,
                          loom_timer_pick_fn *pick, void *ctx);
 
+/* The shorter of two waits in milliseconds, where -1 means "no limit"
+ * (as loom_timerq_next_ms and epoll_wait have it). */
+static inline int
+loom_min_wait(int a, int b)
+{
+    if (a < 0) {
+        return b;
+    }
+    return b >= 0 && b < a ? b : a;
+}
+
 #endif

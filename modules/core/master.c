@@ -159,11 +159,12 @@ on_reaped(void *ctx, int slot, const loom_slot_t *sl, apr_exit_why_e why,
 static int
 idle_of(const master_t *m, int slot)
 {
-    const loom_mpm_ops_t *ops = m->st->ops;
-
-    return ops->idle_workers != NULL
-           ? ops->idle_workers(slot)
-           : loom_sb_idle_threads(slot, m->st->cfg->threads_per_child);
+    if (ap_get_scoreboard_process(slot)->not_accepting) {
+        /* At its bound (AsyncRequestWorkerFactor, LoomConnectionsPerProcess):
+         * its idle workers take no new connection now. */
+        return 0;
+    }
+    return loom_sb_idle_threads(slot, m->st->cfg->threads_per_child);
 }
 
 

@@ -77,6 +77,14 @@ shared_answer(int code, int *result)
     case AP_MPMQ_MPM_STATE:
         *result = mpm_state();
         return 1;
+    case AP_MPMQ_IS_ASYNC:
+    case AP_MPMQ_CAN_WAITIO:
+        /* Parking, httpd's core hands a connection back after each
+         * request, so that it waits for the next one without a thread
+         * (prefork: without the process; threads are never claimed there,
+         * so mod_php and its kin load as under stock prefork). */
+        *result = loom_mpm_parks();
+        return 1;
     case AP_MPMQ_GENERATION:
         *result = st->retained != NULL ? st->retained->mpm->my_generation : 0;
         return 1;
@@ -88,12 +96,7 @@ shared_answer(int code, int *result)
 int
 loom_query(int code, int *result, apr_status_t *rv)
 {
-    const loom_mpm_ops_t *ops = loom_state()->ops;
-
     *rv = APR_SUCCESS;
-    if (ops->query != NULL && ops->query(code, result, rv)) {
-        return OK;
-    }
     if (!shared_answer(code, result)) {
         *rv = APR_ENOTIMPL;
     }

@@ -437,28 +437,18 @@ take_callback(void *ctx, loom_timer_t *t)
 }
 
 
-static int
-min_wait(int a, int b)
-{
-    if (a < 0) {
-        return b;
-    }
-    return b >= 0 && b < a ? b : a;
-}
-
-
 /* Under the lock: sleeps until the next deadline, a re-arm of paused
  * listeners, the gate's next look (`gate_ms`), or a signal on `tick`. */
 static void
 housekeeper_sleep(ev_child_t *evc, int gate_ms)
 {
     uint64_t now = loom_now_ms();
-    int ms = min_wait(1000, gate_ms);
+    int ms = loom_min_wait(1000, gate_ms);
     struct timespec until;
 
-    ms = min_wait(ms, loom_timerq_next_ms(&evc->engine.timers, now));
-    ms = min_wait(ms, loom_timerq_next_ms(&evc->callbacks, now));
-    ms = min_wait(ms, loom_listen_tick(&evc->listeners));
+    ms = loom_min_wait(ms, loom_timerq_next_ms(&evc->engine.timers, now));
+    ms = loom_min_wait(ms, loom_timerq_next_ms(&evc->callbacks, now));
+    ms = loom_min_wait(ms, loom_listen_tick(&evc->listeners));
     evc->engine.tick_due = now + (uint64_t) ms;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += ms / 1000;
@@ -698,29 +688,6 @@ event_pre_connection(conn_rec *c, void *csd)
 
 
 static int
-event_query(int code, int *result, apr_status_t *rv)
-{
-    switch (code) {
-    case AP_MPMQ_IS_ASYNC:
-    case AP_MPMQ_CAN_WAITIO:
-        *result = 1;
-        return 1;
-    }
-    return 0;
-}
-
-
-static int
-event_idle_workers(int slot)
-{
-    if (ap_get_scoreboard_process(slot)->not_accepting) {
-        return 0;      /* its idle threads take no new connection now */
-    }
-    return loom_sb_idle_threads(slot, loom_state()->cfg->threads_per_child);
-}
-
-
-static int
 event_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   server_rec *s)
 {
@@ -743,4 +710,4 @@ event_own_hooks(apr_pool_t *p)
 
 LOOM_MPM_MODULE(event, LOOM_MODEL_EVENT, LOOM_CAP_THREADED | LOOM_CAP_ASYNC,
                 LOOM_EVENT_COMMANDS,
-                event_child_main, event_idle_workers, event_query, event_own_hooks);
+                event_child_main, event_own_hooks);

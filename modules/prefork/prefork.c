@@ -113,35 +113,6 @@ prefork_child_main(loom_child_t *ch)
 
 
 static int
-prefork_query(int code, int *result, apr_status_t *rv)
-{
-    switch (code) {
-    case AP_MPMQ_IS_ASYNC:
-    case AP_MPMQ_CAN_WAITIO:
-        /* Parked, httpd's core hands a connection back after each
-         * request, so that it waits for the next without the process.
-         * Threads are never claimed: mod_php and its kin load as under
-         * stock prefork. */
-        *result = loom_mpm_parks();
-        return 1;
-    }
-    return 0;
-}
-
-
-/* A parked child at its LoomConnectionsPerProcess takes no new one: its
- * idle thread is no capacity for idle maintenance. */
-static int
-prefork_idle_workers(int slot)
-{
-    if (ap_get_scoreboard_process(slot)->not_accepting) {
-        return 0;
-    }
-    return loom_sb_idle_threads(slot, 1);
-}
-
-
-static int
 prefork_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
@@ -167,5 +138,4 @@ prefork_own_hooks(apr_pool_t *p)
 
 
 LOOM_MPM_MODULE(prefork, LOOM_MODEL_PREFORK, LOOM_CAP_PARKABLE,
-                LOOM_PREFORK_COMMANDS, prefork_child_main,
-                prefork_idle_workers, prefork_query, prefork_own_hooks);
+                LOOM_PREFORK_COMMANDS, prefork_child_main, prefork_own_hooks);

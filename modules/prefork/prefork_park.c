@@ -116,16 +116,6 @@ accept_one(park_t *p, loom_listen_watch_t *lw)
 }
 
 
-static int
-min_wait(int a, int b)
-{
-    if (a < 0) {
-        return b;
-    }
-    return b >= 0 && b < a ? b : a;
-}
-
-
 /* How long the next wait may sleep: until the next deadline, the end of
  * an accept pause, or a draining child's next look. */
 static int
@@ -134,9 +124,9 @@ wait_ms(park_t *p)
     int ms = p->stop == LOOM_STOP_NONE ? -1 : DRAIN_LOOK_MS;
 
     pthread_mutex_lock(&p->engine.lock);
-    ms = min_wait(ms, loom_timerq_next_ms(&p->engine.timers, loom_now_ms()));
+    ms = loom_min_wait(ms, loom_timerq_next_ms(&p->engine.timers, loom_now_ms()));
     pthread_mutex_unlock(&p->engine.lock);
-    return min_wait(ms, loom_listen_tick(&p->listeners));
+    return loom_min_wait(ms, loom_listen_tick(&p->listeners));
 }
 
 

@@ -136,32 +136,47 @@ passable(const loom_conn_t *c)
 #define PASS_READY 'r'
 #define PASS_IDLE  'k'
 
+/* One message on the pair: a byte that says the kind, and a descriptor. */
+typedef struct pass_msg {
+    char           kind;
+    struct iovec   iov;
+    union {
+        struct cmsghdr h;
+        char           buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr  msg;
+} pass_msg_t;
+
+
+static void
+pass_msg_init(pass_msg_t *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->iov.iov_base = &m->kind;
+    m->iov.iov_len = 1;
+    m->msg.msg_iov = &m->iov;
+    m->msg.msg_iovlen = 1;
+    m->msg.msg_control = m->ctl.buf;
+    m->msg.msg_controllen = sizeof(m->ctl.buf);
+}
+
+
 /* Sends descriptor `fd` to whichever idle sibling takes it. 0, or -errno
  * (EAGAIN: the pair's queue is full). */
 static int
 send_fd(pf_pass_t *ps, int fd, char kind)
 {
-    char one = kind;
-    struct iovec iov = { &one, 1 };
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr msg;
+    pass_msg_t m;
     struct cmsghdr *cm;
 
-    memset(&msg, 0, sizeof(msg));
-    memset(&ctl, 0, sizeof(ctl));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl.buf;
-    msg.msg_controllen = sizeof(ctl.buf);
-    cm = CMSG_FIRSTHDR(&msg);
+    pass_msg_init(&m);
+    m.kind = kind;
+    cm = CMSG_FIRSTHDR(&m.msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    return sendmsg(ps->send_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1
+    return sendmsg(ps->send_fd, &m.msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1
            ? 0 : -errno;
 }
 
@@ -422,31 +437,22 @@ pf_pass_hold(pf_pass_t *ps, int on)
 int
 pf_pass_receive(pf_pass_t *ps, int *between)
 {
-    char one;
-    struct iovec iov = { &one, 1 };
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr msg;
+    pass_msg_t m;
     struct cmsghdr *cm;
     int fd = -1;
 
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl.buf;
-    msg.msg_controllen = sizeof(ctl.buf);
-    if (recvmsg(ps->receiver.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) {
+    pass_msg_init(&m);
+    if (recvmsg(ps->receiver.fd, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+        != 1) {
         return -1;                  /* another child took it */
     }
-    cm = CMSG_FIRSTHDR(&msg);
+    cm = CMSG_FIRSTHDR(&m.msg);
     if (cm != NULL && cm->cmsg_level == SOL_SOCKET
         && cm->cmsg_type == SCM_RIGHTS
         && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
         memcpy(&fd, CMSG_DATA(cm), sizeof(int));
     }
-    *between = one == PASS_IDLE;
+    *between = m.kind == PASS_IDLE;
     return fd;
 }
 

@@ -229,4 +229,4 @@ worker_child_main(loom_child_t *ch)
 
 LOOM_MPM_MODULE(worker, LOOM_MODEL_WORKER, LOOM_CAP_THREADED,
                 LOOM_THREADED_COMMANDS,
-                worker_child_main, NULL, NULL, NULL);
+                worker_child_main, NULL);
