@@ -1,13 +1,13 @@
 /* Parked prefork's passer: see prefork_pass.h. */
 #include <errno.h>
-#include <linux/futex.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "apr_strings.h"
@@ -25,7 +25,6 @@
 #define PASS_LONG_TICKS 20  /* parent looks: a spell this long is long, the
                              * main thread asleep or not */
 #define PASS_EVENTS    16
-#define PASS_WATCH_MAX 200000  /* prefork's largest ServerLimit */
 
 /* The parent's socket pair ([0] is sent on, [1] received on) and the
  * table of slots the children and the parent share (pf_slot_t). */
@@ -34,6 +33,10 @@ typedef struct pass_pair {
     int        made;
     pf_slot_t *slots;
     int        nslots;
+    /* The parent's own: per slot, the spell it saw at its last look and
+     * for how many looks it has seen it. */
+    unsigned  *seen;
+    int       *looks;
 } pass_pair_t;
 
 static const char *const PAIR_KEY = "loom-prefork-pass-pair";
@@ -74,6 +77,8 @@ pf_pass_setup(server_rec *s, int server_limit)
     }
     p->slots = table;
     p->nslots = server_limit;
+    p->seen = ap_calloc((size_t) server_limit, sizeof(*p->seen));
+    p->looks = ap_calloc((size_t) server_limit, sizeof(*p->looks));
     p->made = 1;
     return OK;
 }
@@ -90,26 +95,25 @@ futex(_Atomic uint32_t *word, int op, uint32_t val)
 void
 pf_pass_watch(void)
 {
-    static unsigned seen[PASS_WATCH_MAX];
-    static int ticks[PASS_WATCH_MAX];
     pass_pair_t *p = pair();
-    int i, n = p->nslots < PASS_WATCH_MAX ? p->nslots : PASS_WATCH_MAX;
+    int i;
 
-    for (i = 0; p->made && i < n && i < loom_state()->retained->max_slot_used;
-         i++) {
+    for (i = 0; p->made && i < p->nslots
+                && i < loom_state()->retained->max_slot_used; i++) {
         pf_slot_t *sl = &p->slots[i];
         unsigned spell = atomic_load_explicit(&sl->spell,
                                               memory_order_relaxed);
 
         if (!atomic_load_explicit(&sl->busy, memory_order_relaxed)
-            || spell != seen[i]) {
-            seen[i] = spell;
-            ticks[i] = 0;
+            || spell != p->seen[i]) {
+            p->seen[i] = spell;
+            p->looks[i] = 0;
             continue;
         }
         /* In the same spell as a look ago: its passer has a look. */
-        ticks[i]++;
-        atomic_store_explicit(&sl->long_ticks, ticks[i], memory_order_relaxed);
+        p->looks[i]++;
+        atomic_store_explicit(&sl->long_ticks, p->looks[i],
+                              memory_order_relaxed);
         atomic_store_explicit(&sl->long_spell, spell, memory_order_release);
         atomic_fetch_add_explicit(&sl->wake, 1, memory_order_release);
         futex(&sl->wake, FUTEX_WAKE, 1);

@@ -21,9 +21,10 @@
  * closes its copies of the passed ones and serves the rest once it is
  * free.
  *
- * Threads: pf_pass_setup in the parent; pf_pass_start, pf_pass_busy,
- * pf_pass_idle, pf_pass_hold, pf_pass_give, pf_pass_receive and
- * pf_pass_stop on the child's main thread; everything else on the passer. */
+ * Threads: pf_pass_setup and pf_pass_watch on the parent's one thread;
+ * pf_pass_start, pf_pass_busy, pf_pass_idle, pf_pass_hold, pf_pass_give,
+ * pf_pass_receive and pf_pass_stop on the child's main thread; everything
+ * else on the passer. */
 #ifndef LOOM_PREFORK_PASS_H
 #define LOOM_PREFORK_PASS_H
 
