@@ -114,7 +114,11 @@ struct loom_engine {
     int                free_count;
     loom_list_t        suspended;
     loom_list_t        unarmed;     /* resumed, refused by the poller */
-    loom_list_t        open;        /* every connection httpd made a record of */
+    /* Every connection httpd made a record of, kept only for a model whose
+     * one serving thread opens and closes them all (track_open, set before
+     * the first; loom_prefork), and only by that thread: no lock. */
+    int                track_open;
+    loom_list_t        open;
     /* Open connections: changed under the lock; read without it by the
      * model's threads deciding whether they may exit (relaxed: a stopping
      * child's threads look again after each wake-up, and the last close
@@ -195,10 +199,11 @@ int loom_engine_take(loom_conn_t *c);
 void loom_engine_resume(loom_engine_thread_t *t, loom_conn_t *c, int expired);
 
 /* Moves onto `out` (through their `link`) the connections parked between
- * two requests. Only for a model that knows no thread can take their
- * events meanwhile (loom_prefork's main thread, between its events); each
- * is then taken with loom_engine_take or parked again. */
-void loom_engine_keepalive_locked(loom_engine_t *e, loom_list_t *out);
+ * two requests. Only with track_open, from the thread that keeps `open`,
+ * when it knows no thread can take their events meanwhile (loom_prefork's
+ * main thread, between its events); each is then taken with
+ * loom_engine_take or left parked. */
+void loom_engine_keepalive(loom_engine_t *e, loom_list_t *out);
 
 /* Closes `c`, taken with loom_engine_take, without a word to its client:
  * its descriptor went to another process, which serves it now. From the

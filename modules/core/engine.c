@@ -248,9 +248,9 @@ loom_engine_conn_put(loom_conn_t *c)
     c->lowat = 1;
     c->head_peeked = 0;
     c->wait_due = 0;
-    pthread_mutex_lock(&e->lock);
-    loom_list_remove(&c->open_link);
+    loom_list_remove(&c->open_link);   /* a no-op when not tracked */
     loom_list_init(&c->open_link);
+    pthread_mutex_lock(&e->lock);
     loom_engine_count_open_locked(e, -1);
     if (keep_locked(e, c)) {
         c = NULL;
@@ -455,7 +455,7 @@ loom_engine_park(loom_conn_t *c)
 
 
 void
-loom_engine_keepalive_locked(loom_engine_t *e, loom_list_t *out)
+loom_engine_keepalive(loom_engine_t *e, loom_list_t *out)
 {
     loom_list_t *it;
 

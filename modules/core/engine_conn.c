@@ -521,9 +521,9 @@ open_accepted(loom_engine_thread_t *t, loom_conn_t *c, int between)
         return -1;
     }
     c->c = cr;
-    pthread_mutex_lock(&e->lock);
-    loom_list_append(&e->open, &c->open_link);
-    pthread_mutex_unlock(&e->lock);
+    if (e->track_open) {
+        loom_list_append(&e->open, &c->open_link);
+    }
     ap_set_module_config(cr->conn_config, loom_mpm_ops()->module, c);
     cr->cs = &c->cs;
     cr->current_thread = t->lt->thread;

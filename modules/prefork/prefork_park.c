@@ -89,25 +89,38 @@ accept_failed(park_t *p, int rc)
 }
 
 
+/* A record for a connection about to arrive, counted as open from the
+ * start (ConnsTotal); record_unused gives it back when none came. */
+static loom_conn_t *
+record_new(park_t *p)
+{
+    pthread_mutex_lock(&p->engine.lock);
+    loom_engine_count_open_locked(&p->engine, 1);
+    pthread_mutex_unlock(&p->engine.lock);
+    return loom_engine_conn_new(&p->engine);
+}
+
+
+static void
+record_unused(park_t *p, loom_conn_t *c)
+{
+    loom_engine_conn_unused(c);
+    pthread_mutex_lock(&p->engine.lock);
+    loom_engine_count_open_locked(&p->engine, -1);
+    pthread_mutex_unlock(&p->engine.lock);
+}
+
+
 /* The listener woke this child: takes one connection and serves its first
  * step at once. */
 static void
 accept_one(park_t *p, loom_listen_watch_t *lw)
 {
-    loom_engine_t *e = &p->engine;
-    loom_conn_t *c;
-    int rc;
+    loom_conn_t *c = record_new(p);
+    int rc = loom_listen_accept(lw->lr, c->ptrans, &c->sock);
 
-    pthread_mutex_lock(&e->lock);
-    loom_engine_count_open_locked(e, 1);
-    pthread_mutex_unlock(&e->lock);
-    c = loom_engine_conn_new(e);
-    rc = loom_listen_accept(lw->lr, c->ptrans, &c->sock);
     if (rc != 0) {
-        loom_engine_conn_unused(c);
-        pthread_mutex_lock(&e->lock);
-        loom_engine_count_open_locked(e, -1);
-        pthread_mutex_unlock(&e->lock);
+        record_unused(p, c);
         accept_failed(p, rc);
         return;
     }
@@ -174,7 +187,6 @@ describe(int *fd, apr_os_sock_info_t *info, struct sockaddr_storage *local,
 static void
 take_passed(park_t *p)
 {
-    loom_engine_t *e = &p->engine;
     apr_os_sock_info_t info;
     struct sockaddr_storage local, remote;
     loom_conn_t *c;
@@ -183,17 +195,11 @@ take_passed(park_t *p)
     if (fd < 0) {
         return;
     }
-    pthread_mutex_lock(&e->lock);
-    loom_engine_count_open_locked(e, 1);
-    pthread_mutex_unlock(&e->lock);
-    c = loom_engine_conn_new(e);
+    c = record_new(p);
     if (describe(&fd, &info, &local, &remote) != 0
         || apr_os_sock_make(&c->sock, &info, c->ptrans) != APR_SUCCESS) {
         close(fd);
-        loom_engine_conn_unused(c);
-        pthread_mutex_lock(&e->lock);
-        loom_engine_count_open_locked(e, -1);
-        pthread_mutex_unlock(&e->lock);
+        record_unused(p, c);
         return;
     }
     loom_engine_adopted(&p->et, c, between);
@@ -300,9 +306,7 @@ hand_over_keepalive(park_t *p)
     loom_list_t parked;
 
     loom_list_init(&parked);
-    pthread_mutex_lock(&p->engine.lock);
-    loom_engine_keepalive_locked(&p->engine, &parked);
-    pthread_mutex_unlock(&p->engine.lock);
+    loom_engine_keepalive(&p->engine, &parked);
     while (!loom_list_empty(&parked)) {
         loom_conn_t *c = loom_list_entry(parked.next, loom_conn_t, link);
         int err = pf_pass_give(&p->pass, c);
@@ -372,6 +376,7 @@ set_up(park_t *p, loom_child_t *ch)
                                   LOOM_ARM_EXCLUSIVE) != 0) {
         return -1;                              /* each says why */
     }
+    p->engine.track_open = 1;   /* for hand_over_keepalive */
     loom_signals_child_busy_fds(&p->self.busy_fd, sizeof(p->self), 1);
     loom_signals_child_install(loom_poller_wake_fd(p->poller));
     pf_pass_start(&p->pass, ch->slot, &p->engine, &p->listeners, p->poller);
