@@ -17,10 +17,11 @@ sub throughput ($ctx, $servers, $label, %load) {
     if (my $skip = delete $load{skip}) { $servers = [grep { !$skip->($_) } @$servers] }
     my $res = interleave($servers, $o->{rounds}, sub ($srv, $round) {
         my $m = measure_load($ctx, $srv, duration => $o->{duration}, %load);
-        # The slowest connect moves by half from round to round: each
-        # round's is in the log, so that runs can be pooled.
-        note sprintf "  %-9s round %d %-14s %9s req/s  %s errors%s",
+        # The slowest connect and the p99 move by half from round to
+        # round: each round's is in the log, so that runs can be pooled.
+        note sprintf "  %-9s round %d %-14s %9s req/s  %s errors%s%s",
             $label, $round, $srv->name, fmt_num($m->{rps}), $m->{failed},
+            defined $m->{p99} ? sprintf(', p99 %.1f ms', $m->{p99}) : '',
             defined $m->{connect_max} ? sprintf(', slowest connect %.1f ms', $m->{connect_max}) : '';
         return $m;
     });
