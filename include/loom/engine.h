@@ -114,11 +114,15 @@ struct loom_engine {
     int                free_count;
     loom_list_t        suspended;
     loom_list_t        unarmed;     /* resumed, refused by the poller */
-    /* Every connection httpd made a record of, kept only for a model whose
-     * one serving thread opens and closes them all (track_open, set before
-     * the first; loom_prefork), and only by that thread: no lock. */
-    int                track_open;
+    /* Set before the first connection by a model whose one thread serves
+     * them all (loom_prefork). Only that thread then keeps `open`, every
+     * connection httpd made a record of, and `turns`, connections whose
+     * next request came in with the end of their last: no lock. A turn
+     * waits behind the other connections ready, so that a client that
+     * asks again at once cannot keep the thread from the rest. */
+    int                one_thread;
     loom_list_t        open;
+    loom_list_t        turns;
     /* Open connections: changed under the lock; read without it by the
      * model's threads deciding whether they may exit (relaxed: a stopping
      * child's threads look again after each wake-up, and the last close
@@ -199,11 +203,16 @@ int loom_engine_take(loom_conn_t *c);
 void loom_engine_resume(loom_engine_thread_t *t, loom_conn_t *c, int expired);
 
 /* Moves onto `out` (through their `link`) the connections parked between
- * two requests. Only with track_open, from the thread that keeps `open`,
+ * two requests. Only with one_thread, from the thread that keeps `open`,
  * when it knows no thread can take their events meanwhile (loom_prefork's
  * main thread, between its events); each is then taken with
  * loom_engine_take or left parked. */
 void loom_engine_keepalive(loom_engine_t *e, loom_list_t *out);
+
+/* With one_thread, from that thread: serves the next request of each
+ * connection that waited for its turn (one each; those that come back
+ * wait for the next call). Whether any waits is !loom_list_empty(&e->turns). */
+void loom_engine_take_turns(loom_engine_thread_t *t);
 
 /* Closes `c`, taken with loom_engine_take, without a word to its client:
  * its descriptor went to another process, which serves it now. From the

@@ -94,6 +94,7 @@ loom_engine_init(loom_engine_t *e, loom_child_t *ch, loom_poller_t *poller)
     loom_list_init(&e->suspended);
     loom_list_init(&e->unarmed);
     loom_list_init(&e->open);
+    loom_list_init(&e->turns);
     e->tick_due = UINT64_MAX;
     loom_waits_publish(ch->slot, 0, 0);   /* not the last child's figures */
     rv = make_conn_parent(e, ch->pchild);

@@ -429,7 +429,36 @@ run(loom_engine_thread_t *t, loom_conn_t *c)
             }
             next = LOOM_CONN_CLOSED;   /* it could not wait: it ends */
         }
+        if (next == LOOM_CONN_PROCESS && c->state == LOOM_CONN_WRITE
+            && c->engine->one_thread) {
+            /* Its next request is already read in: no event will come for
+             * it, so it waits its turn here (engine.h). */
+            enter(c, next);
+            loom_list_append(&c->engine->turns, &c->link);
+            return;
+        }
         enter(c, next);
+    }
+}
+
+
+void
+loom_engine_take_turns(loom_engine_thread_t *t)
+{
+    loom_list_t round;
+
+    loom_list_init(&round);
+    while (!loom_list_empty(&t->engine->turns)) {
+        loom_list_t *it = t->engine->turns.next;
+
+        loom_list_remove(it);
+        loom_list_append(&round, it);
+    }
+    while (!loom_list_empty(&round)) {
+        loom_conn_t *c = loom_list_entry(round.next, loom_conn_t, link);
+
+        loom_list_remove(&c->link);
+        run(t, c);
     }
 }
 
@@ -521,7 +550,7 @@ open_accepted(loom_engine_thread_t *t, loom_conn_t *c, int between)
         return -1;
     }
     c->c = cr;
-    if (e->track_open) {
+    if (e->one_thread) {
         loom_list_append(&e->open, &c->open_link);
     }
     ap_set_module_config(cr->conn_config, loom_mpm_ops()->module, c);

@@ -156,6 +156,18 @@ on_reaped(void *ctx, int slot, const loom_slot_t *sl, apr_exit_why_e why,
 }
 
 
+static void (*model_watch)(void);
+static int (*model_held_up)(int slot);
+
+
+void
+loom_master_watch(void (*watch)(void), int (*held_up)(int slot))
+{
+    model_watch = watch;
+    model_held_up = held_up;
+}
+
+
 static int
 idle_of(const master_t *m, int slot)
 {
@@ -163,6 +175,9 @@ idle_of(const master_t *m, int slot)
         /* At its bound (AsyncRequestWorkerFactor, LoomConnectionsPerProcess):
          * its idle workers take no new connection now. */
         return 0;
+    }
+    if (model_held_up != NULL) {
+        return model_held_up(slot) ? 0 : 1;
     }
     return loom_sb_idle_threads(slot, m->st->cfg->threads_per_child);
 }
@@ -374,16 +389,6 @@ respawn_due(master_t *m)
          * wake-ups come before it. */
         m->r->spawn_not_before = m->next_tick;
     }
-}
-
-
-static void (*model_watch)(void);
-
-
-void
-loom_master_watch(void (*watch)(void))
-{
-    model_watch = watch;
 }
 
 

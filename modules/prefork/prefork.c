@@ -116,7 +116,7 @@ static int
 prefork_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
-    loom_master_watch(NULL);
+    loom_master_watch(NULL, NULL);
     if (!loom_mpm_parks()) {
         return OK;
     }
@@ -125,7 +125,7 @@ prefork_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     if (pf_pass_setup(s, loom_state()->cfg->server_limit) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    loom_master_watch(pf_pass_watch);
+    loom_master_watch(pf_pass_watch, pf_pass_held_up);
     return OK;
 }
 

@@ -49,6 +49,7 @@ typedef struct park {
     loom_stop_e           stop;     /* acted on so far */
     pf_pass_t             pass;     /* ready connections to idle siblings */
     int                   pause_err; /* accept() ran out of descriptors */
+    int                   accepted;  /* took a connection this spell */
 } park_t;
 
 
@@ -125,16 +126,45 @@ accept_one(park_t *p, loom_listen_watch_t *lw)
         return;
     }
     atomic_fetch_add_explicit(&p->ch->conns, 1, memory_order_relaxed);
+    p->accepted = 1;
     loom_engine_accepted(&p->et, c);
 }
 
 
+/* A child that took a connection and holds more than the children's mean
+ * goes to the back of the listeners' queue. The kernel wakes the first
+ * idle child in that queue for each new connection, so without this the
+ * oldest children gather the crowd while younger ones hold one each; under
+ * load a crowded child's clients then share one process's turn on the CPU
+ * that a lone client has to itself, and make the long tail of latency.
+ * Costs a disarm and an arm (two epoll_ctl() per listener), on accepts
+ * only. */
+static void
+requeue_if_crowded(park_t *p)
+{
+    int open = atomic_load_explicit(&p->engine.conns, memory_order_relaxed);
+
+    if (p->accepted && p->stop == LOOM_STOP_NONE
+        && !loom_listen_held(&p->listeners)
+        && open > pf_pass_mean_conns(&p->pass)) {
+        loom_listen_hold(&p->listeners, 1);
+        loom_listen_hold(&p->listeners, 0);
+    }
+    p->accepted = 0;
+}
+
+
 /* How long the next wait may sleep: until the next deadline, the end of
- * an accept pause, or a draining child's next look. */
+ * an accept pause, or a draining child's next look; not at all while a
+ * connection waits for its turn. */
 static int
 wait_ms(park_t *p)
 {
     int ms = p->stop == LOOM_STOP_NONE ? -1 : DRAIN_LOOK_MS;
+
+    if (!loom_list_empty(&p->engine.turns)) {
+        return 0;
+    }
 
     pthread_mutex_lock(&p->engine.lock);
     ms = loom_min_wait(ms, loom_timerq_next_ms(&p->engine.timers, loom_now_ms()));
@@ -262,10 +292,11 @@ end_spell(park_t *p)
 }
 
 
-/* Sleeps until something is ready or due, serves every event taken, then
- * closes what has had its time. Events are served before deadlines are
- * kept: a connection whose request arrived while this thread served
- * another must not be closed for having waited for it. */
+/* Sleeps until something is ready or due, serves every event taken and
+ * one request of each connection that waits for its turn, then closes
+ * what has had its time. Events are served before deadlines are kept: a
+ * connection whose request arrived while this thread served another must
+ * not be closed for having waited for it. */
 static void
 serve_events(park_t *p)
 {
@@ -277,11 +308,12 @@ serve_events(park_t *p)
     if (n < 0 && n != -EINTR) {
         wait_failed(-n);
     }
-    if (n > 0) {
+    if (n > 0 || !loom_list_empty(&p->engine.turns)) {
         pf_pass_busy(&p->pass);
         for (i = 0; i < n; i++) {
             dispatch(p, &fired[i]);
         }
+        loom_engine_take_turns(&p->et);
         end_spell(p);
     }
     if (p->pause_err != 0) {
@@ -289,6 +321,7 @@ serve_events(park_t *p)
         p->pause_err = 0;
     }
     update_accepting(p);
+    requeue_if_crowded(p);
     pthread_mutex_lock(&p->engine.lock);
     loom_engine_expire_locked(&p->engine, loom_now_ms());
     pthread_mutex_unlock(&p->engine.lock);
@@ -376,7 +409,7 @@ set_up(park_t *p, loom_child_t *ch)
                                   LOOM_ARM_EXCLUSIVE) != 0) {
         return -1;                              /* each says why */
     }
-    p->engine.track_open = 1;   /* for hand_over_keepalive */
+    p->engine.one_thread = 1;
     loom_signals_child_busy_fds(&p->self.busy_fd, sizeof(p->self), 1);
     loom_signals_child_install(loom_poller_wake_fd(p->poller));
     pf_pass_start(&p->pass, ch->slot, &p->engine, &p->listeners, p->poller);

@@ -15,6 +15,7 @@
 #include "http_main.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "scoreboard.h"
 
 #include "loom/log.h"
 #include "loom/state.h"
@@ -92,11 +93,51 @@ futex(_Atomic uint32_t *word, int op, uint32_t val)
 }
 
 
+/* Connections per current child, rounded down. */
+static int
+mean_conns(void)
+{
+    const loom_retained_t *r = loom_state()->retained;
+    int i, children = 0, conns = 0;
+
+    for (i = 0; i < r->max_slot_used; i++) {
+        const loom_slot_t *sl = &r->slots[i];
+
+        if (sl->pid != 0 && !sl->draining
+            && sl->generation == r->mpm->my_generation) {
+            children++;
+            conns += (int) ap_get_scoreboard_process(i)->connections;
+        }
+    }
+    return children > 0 ? conns / children : 0;
+}
+
+
+int
+pf_pass_held_up(int slot)
+{
+    pass_pair_t *p = pair();
+
+    return p->made && slot < p->nslots
+           && atomic_load_explicit(&p->slots[slot].in_session,
+                                   memory_order_relaxed);
+}
+
+
+int
+pf_pass_mean_conns(const pf_pass_t *ps)
+{
+    return ps->me != NULL
+           ? atomic_load_explicit(&ps->me->mean_conns, memory_order_relaxed)
+           : 0;
+}
+
+
 void
 pf_pass_watch(void)
 {
     pass_pair_t *p = pair();
-    int i;
+    int i, mean = p->made ? mean_conns() : 0;
 
     for (i = 0; p->made && i < p->nslots
                 && i < loom_state()->retained->max_slot_used; i++) {
@@ -104,14 +145,22 @@ pf_pass_watch(void)
         unsigned spell = atomic_load_explicit(&sl->spell,
                                               memory_order_relaxed);
 
+        atomic_store_explicit(&sl->mean_conns, mean, memory_order_relaxed);
         if (!atomic_load_explicit(&sl->busy, memory_order_relaxed)
             || spell != p->seen[i]) {
             p->seen[i] = spell;
             p->looks[i] = 0;
             continue;
         }
-        /* In the same spell as a look ago: its passer has a look. */
+        /* In the same spell as a look ago: its passer has a look, unless
+         * it asked for none this early in the spell. */
         p->looks[i]++;
+        if (atomic_load_explicit(&sl->quiet_spell, memory_order_relaxed)
+                == spell
+            && p->looks[i] < atomic_load_explicit(&sl->quiet_until,
+                                                  memory_order_relaxed)) {
+            continue;
+        }
         atomic_store_explicit(&sl->long_ticks, p->looks[i],
                               memory_order_relaxed);
         atomic_store_explicit(&sl->long_spell, spell, memory_order_release);
@@ -256,7 +305,7 @@ session(pf_pass_t *ps)
         loom_listen_hold(ps->listeners, 1);
         hold_receiver(ps, 1);
     }
-    atomic_store(&ps->in_session, 1);
+    atomic_store(&ps->me->in_session, 1);
     while (atomic_load(&ps->me->busy) && !atomic_load(&ps->quit)) {
         int i, n = loom_poller_wait(ps->poller, fired, PASS_EVENTS,
                                     PASS_TICK_MS);
@@ -267,7 +316,7 @@ session(pf_pass_t *ps)
             }
         }
     }
-    atomic_store(&ps->in_session, 0);
+    atomic_store(&ps->me->in_session, 0);
     pthread_mutex_unlock(&ps->token);
 }
 
@@ -303,11 +352,26 @@ spell_is_long(pf_pass_t *ps)
     pf_slot_t *me = ps->me;
     unsigned spell = atomic_load_explicit(&me->long_spell,
                                           memory_order_acquire);
+    int ticks = atomic_load_explicit(&me->long_ticks, memory_order_relaxed);
 
-    return atomic_load_explicit(&me->busy, memory_order_relaxed)
-           && atomic_load_explicit(&me->spell, memory_order_relaxed) == spell
-           && (atomic_load_explicit(&me->long_ticks, memory_order_relaxed)
-               >= PASS_LONG_TICKS || main_sleeps(ps));
+    if (!atomic_load_explicit(&me->busy, memory_order_relaxed)
+        || atomic_load_explicit(&me->spell, memory_order_relaxed) != spell) {
+        return 0;
+    }
+    if (ticks >= PASS_LONG_TICKS || main_sleeps(ps)) {
+        return 1;
+    }
+    /* It runs, or waits for a CPU: on a loaded machine most spells last a
+     * few looks that way. The next look comes when the spell has lasted as
+     * long again, so that such a spell costs a few wake-ups, not one per
+     * look, and a main thread that falls asleep later in it is seen at
+     * most that much later. */
+    atomic_store_explicit(&me->quiet_until,
+                          ticks * 2 < PASS_LONG_TICKS ? ticks * 2
+                                                      : PASS_LONG_TICKS,
+                          memory_order_relaxed);
+    atomic_store_explicit(&me->quiet_spell, spell, memory_order_relaxed);
+    return 0;
 }
 
 
@@ -349,6 +413,7 @@ pf_pass_start(pf_pass_t *ps, int slot, loom_engine_t *e,
     }
     ps->me = &p->slots[slot];
     atomic_store(&ps->me->busy, 0);
+    atomic_store(&ps->me->in_session, 0);   /* a crashed one's, maybe */
     ps->send_fd = p->fds[0];
     ps->stat_fd = open(apr_psprintf(ps->engine->ch->pchild,
                                     "/proc/self/task/%ld/stat",
@@ -406,7 +471,7 @@ pf_pass_idle(pf_pass_t *ps, loom_list_t *passed, loom_list_t *kept)
         return;
     }
     atomic_store(&ps->me->busy, 0);
-    if (atomic_load(&ps->in_session)) {
+    if (atomic_load(&ps->me->in_session)) {
         loom_poller_wake(ps->poller);   /* out of its wait at once */
     }
     pthread_mutex_lock(&ps->token);

@@ -42,14 +42,20 @@
 /* One child's line in the table the parent and the children share: what
  * the child's main thread publishes, and the parent's word to its passer.
  * Written by one side each; relaxed, but for long_spell, which the parent
- * releases after long_ticks and the passer acquires. */
+ * releases after long_ticks and the passer acquires. A torn read of the
+ * quiet pair costs one wake-up too many or one look late, no more. */
 typedef struct pf_slot {
     _Atomic unsigned  spell;       /* child: serving spells begun so far */
     _Atomic int       busy;        /* child: its main thread serves */
     _Atomic unsigned  long_spell;  /* parent: the spell it saw go on */
     _Atomic int       long_ticks;  /* parent: for so many looks */
     _Atomic uint32_t  wake;        /* parent: a futex word its passer sleeps on */
-    char              pad[44];     /* a cache line each */
+    _Atomic unsigned  quiet_spell; /* passer: in this spell, no wake-up */
+    _Atomic int       quiet_until; /* passer: before so many looks */
+    _Atomic int       mean_conns;  /* parent: connections per child */
+    _Atomic int       in_session;  /* passer: it waits in the poller for
+                                    * the main thread, in a long spell */
+    char              pad[28];     /* a cache line each */
 } pf_slot_t;
 
 typedef struct pf_pass {
@@ -64,7 +70,6 @@ typedef struct pf_pass {
     int                 started;
     pf_slot_t          *me;         /* this child's line in the table */
     _Atomic int         quit;
-    _Atomic int         in_session; /* the passer waits in the poller */
     /* The passer holds `token` while it uses the poller and the
      * listeners; the lists and `took` are guarded by it. */
     pthread_mutex_t     token;
@@ -84,8 +89,19 @@ int pf_pass_setup(server_rec *s, int server_limit);
 
 /* Parent, every LOOM_WATCH_MS (loom_master_watch): wakes the passer of
  * each child whose main thread is in the same spell of serving as a look
- * ago. Costs no child anything while its spells are short. */
+ * ago (which costs no child anything while its spells are short), and
+ * tells every child how many connections the current children hold on
+ * average. */
 void pf_pass_watch(void);
+
+/* Parent: whether the child in `slot` is held up in one long spell of
+ * serving (its passer is in session): the only state in which a parked
+ * child counts as busy for MinSpareServers and MaxSpareServers. */
+int pf_pass_held_up(int slot);
+
+/* Main thread: the connections the current children held on average at
+ * the parent's last look (0 until it looked). */
+int pf_pass_mean_conns(const pf_pass_t *ps);
 
 /* Child in process slot `slot`: arms the receiving end in `poller` and
  * starts the passer. 0, or -1 after logging why (the child then serves

@@ -13,7 +13,11 @@
 #    2 s there for one, the other's next request is served within 50 ms, by
 #    the other process (the busy child passes the ready connection to an
 #    idle sibling);
-#  - no child crashed.
+#  - no child crashed;
+#  - (On) with MinSpareServers 1 and one process, a page that sleeps 4 s
+#    holds that child up: the parent counts it busy and starts a second
+#    process while the page sleeps (a child serving short requests counts
+#    as spare: t/prefork/fair.t).
 # And mod_php refuses loom_event, as it refuses stock event: Loom answers
 # AP_MPMQ_IS_THREADED as the model it replaces (`apache2 -t` fails naming
 # the threaded MPM).
@@ -24,6 +28,7 @@ use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::HTTP qw(read_response);
 use Loom::Hostile qw(good_clients);
+use Loom::Fault qw(running_kids);
 
 my $mpm = Loom::Server::mpm_or_skip();
 plan skip_all => "LOOM_MPM=$mpm: mod_php runs on prefork only (it refuses threaded MPMs)"
@@ -34,7 +39,7 @@ BAIL_OUT("mod_php is not at $php: run 'make deps' as root (it unpacks "
          . "Debian's libapache2-mod-php8.2 there)") unless -f $php;
 
 my @modes = $mpm eq 'prefork' ? ('Off', 'On') : ('stock');
-plan tests => 6 * @modes + 2 * (grep { $_ eq 'On' } @modes) + 1;
+plan tests => 6 * @modes + 3 * (grep { $_ eq 'On' } @modes) + 1;
 
 my $php_conf = <<"CONF";
 LoadModule php_module $php
@@ -144,6 +149,33 @@ sub same_child ($s) {
        . '50 ms (%.3f s, by pid %s)', $took, $by || 'none';
     my $slept = read_response($k1, 5);
     diag 'the sleeping page did not complete' unless $slept && $slept->{body} eq "slept\n";
+}
+
+held_up_counts_busy() if grep { $_ eq 'On' } @modes;
+
+# Parked, one process and MinSpareServers 1: a page asleep in PHP holds
+# the child up, so the parent counts it busy and starts another.
+sub held_up_counts_busy () {
+    my $s = Loom::Server->new(conf => "LoomParkConnections On\n" . $php_conf . <<'CONF');
+StartServers 1
+MinSpareServers 1
+MaxSpareServers 1
+ServerLimit 3
+MaxRequestWorkers 3
+CONF
+    mkdir $s->dir . '/sessions' or die $!;
+    $s->write_doc('sleep4.php', '<?php sleep(4); echo "slept\n";');
+    $s->start;
+    $s->wait_until(sub { running_kids($s) == 1 }, 10);
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port)
+        or die "connect: $!";
+    my $t0 = time;
+    syswrite $c, "GET /sleep4.php HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    my $grew = $s->wait_until(sub { running_kids($s) >= 2 }, 3.5);
+    ok $grew, sprintf 'On: a child held up in a 4 s page counts as busy: the parent '
+       . 'started a second process %.1f s into it', time - $t0;
+    read_response($c, 6);
+    $s->stop;
 }
 
 my ($rc, $out) = Loom::Server::config_test(mpm => 'event', conf => $php_conf);

@@ -39,7 +39,7 @@ use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Time::HiRes qw(sleep time);
 use Loom::Server;
 use Loom::HTTP qw(get_raw read_response);
-use Loom::Slow qw(connect_many get_all status_counts wait_counts fmt_counts);
+use Loom::Slow qw(connect_many get_all status_counts wait_counts fmt_counts conns_by_pid);
 use Loom::Hostile qw(ensure_nofile good_clients);
 use Loom::Proc qw(tcp_conns);
 use Loom::Fault qw(running_kids);
@@ -77,16 +77,6 @@ open my $fh, '>', $s->dir . '/htdocs/big.bin' or die $!;
 print $fh 'x' x (8 << 20);
 close $fh;
 
-# Per process, from mod_status's table of processes: pid => connections.
-sub conns_by_pid {
-    my $page = get_raw($s->port, "GET /server-status HTTP/1.0\r\n\r\n", 5) // '';
-    my %by;
-    while ($page =~ m{<tr><td>\d+</td><td>(\d+)</td><td>[^<]*</td><td>(\d+)</td>}g) {
-        $by{$1} = $2;
-    }
-    return \%by;
-}
-
 # -- 5,000 idle keep-alive connections ------------------------------------
 my @idle = connect_many($s->port, $N);
 my $t0 = time;
@@ -98,7 +88,7 @@ my ($held, $counted) = wait_counts($s, sub { $_[0]{ConnsAsyncKeepAlive} >= $N },
 note 'held: ' . fmt_counts($held);
 ok $counted, "mod_status counts all $N in keep-alive";
 is $held && $held->{BusyWorkers}, 1, 'no process is busy with them: only the status request';
-my $by = conns_by_pid();
+my $by = conns_by_pid($s);
 my $sum = 0;
 $sum += $_ for values %$by;
 note 'per process: ' . join(' ', map { "$_:$by->{$_}" } sort keys %$by);

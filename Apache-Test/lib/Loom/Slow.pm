@@ -1,6 +1,7 @@
 package Loom::Slow;
-# Helpers shared by the event-MPM tests (t/event/*.t): which event MPM runs
-# (Loom's or stock's, anything else skips), many raw connections at once,
+# Helpers shared by the tests of parked connections (t/event/*.t,
+# t/prefork/*.t): which event MPM runs (Loom's or stock's, anything else
+# skips), many raw connections at once,
 # one request on each of them in parallel with a deadline, the async figures
 # of mod_status, and commands with a hard time limit.
 use v5.36;
@@ -13,7 +14,7 @@ use POSIX ();
 use Loom::HTTP qw(parse_responses);
 
 our @EXPORT_OK = qw(event_kind event_sizing connect_many get_all status_counts
-                    run_cmd wait_counts fmt_counts figures);
+                    run_cmd wait_counts fmt_counts figures conns_by_pid);
 
 =head1 Loom::Slow
 
@@ -46,6 +47,8 @@ $timeout seconds (a starved server);
 C<wait_counts($server, sub { my $c = shift; ... }, $seconds)> polls them
 until the condition holds and returns the last figures seen (and whether it
 held, in list context); C<fmt_counts($c)> prints them on one line.
+C<conns_by_pid($server)> reads mod_status's table of processes: a hash of
+each child's pid to the connections it holds.
 
 C<figures($kind, $text)> reports measured figures: a note for Loom (seen
 with prove -v), and on stderr for stock, whose figures are the point of
@@ -151,6 +154,16 @@ sub status_counts ($s, $timeout = 3) {
     my $a = $s->status_auto($timeout) or return undef;
     return undef unless defined $a->{Scoreboard};
     return { map { $_ => $a->{$_} // -1 } @KEYS, 'Scoreboard' };
+}
+
+# Per process, from mod_status's table of processes: pid => connections.
+sub conns_by_pid ($s) {
+    my $page = Loom::HTTP::get_raw($s->port, "GET /server-status HTTP/1.0\r\n\r\n", 5) // '';
+    my %by;
+    while ($page =~ m{<tr><td>\d+</td><td>(\d+)</td><td>[^<]*</td><td>(\d+)</td>}g) {
+        $by{$1} = $2;
+    }
+    return \%by;
 }
 
 sub fmt_counts ($c) {
