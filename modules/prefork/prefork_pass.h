@@ -58,6 +58,8 @@ typedef struct pf_slot {
     char              pad[28];     /* a cache line each */
 } pf_slot_t;
 
+_Static_assert(sizeof(pf_slot_t) == 64, "one cache line per child's slot");
+
 typedef struct pf_pass {
     loom_engine_t      *engine;
     loom_listeners_t   *listeners;
