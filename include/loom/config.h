@@ -29,6 +29,7 @@ typedef enum {
     LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT,
     LOOM_D_DRAIN_TIMEOUT,          /* LoomDrainTimeout: Loom's own */
     LOOM_D_CONNS_PER_PROCESS,      /* LoomConnectionsPerProcess: prefork */
+    LOOM_D_CPUS,                   /* LoomCPUs: event */
     LOOM_D_COUNT
 } loom_directive_e;
 
@@ -51,6 +52,8 @@ typedef struct loom_cfg {
     int conns_per_process;   /* prefork, parked: connections one child
                               * holds at most (0 in the config: from the
                               * descriptor limit, set by the check) */
+    int cpus;                /* event: LoomCPUs, the CPUs the gate sizes
+                              * for (0: probed, loom/cpus.h) */
     int set[LOOM_D_COUNT];   /* which directives the config gave */
 } loom_cfg_t;
 
@@ -146,6 +149,10 @@ void loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets);
     AP_INIT_TAKE1("AsyncRequestWorkerFactor", loom_cfg_set_async_factor, \
                   NULL, RSRC_CONF, "How many connections a child takes " \
                   "per idle worker thread, beyond ThreadsPerChild"), \
+    LOOM_CMD(CPUS, "LoomCPUs", \
+             "How many threads of a child take events at once (0, the " \
+             "default: the CPUs of its affinity mask, or fewer if its " \
+             "cgroup's CPU quota allows fewer)"), \
     LOOM_WAIT_FOR_HEAD_COMMAND
 
 #endif

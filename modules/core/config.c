@@ -56,6 +56,7 @@ static const struct row rows[LOOM_D_COUNT] = {
     [LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT] = { { 0, 0, 0 }, 0, { INT_MAX, INT_MAX, INT_MAX } },
     [LOOM_D_DRAIN_TIMEOUT]       = { {   0,  0,  0 }, 0, { INT_MAX, INT_MAX, INT_MAX } },
     [LOOM_D_CONNS_PER_PROCESS]   = { {   0, NA, NA }, 0, { CONNS_MAX, NA, NA } },
+    [LOOM_D_CPUS]                = { {  NA, NA,  0 }, 0, { NA, NA, INT_MAX } },
 };
 
 
@@ -76,6 +77,7 @@ field_of(loom_cfg_t *cfg, loom_directive_e id)
     case LOOM_D_GRACEFUL_SHUTDOWN_TIMEOUT: return &cfg->graceful_timeout;
     case LOOM_D_DRAIN_TIMEOUT:       return &cfg->drain_timeout;
     case LOOM_D_CONNS_PER_PROCESS:   return &cfg->conns_per_process;
+    case LOOM_D_CPUS:                return &cfg->cpus;
     case LOOM_D_COUNT:               break;
     }
     return NULL;

@@ -27,6 +27,7 @@
 #include "ap_mpm.h"
 #include "http_config.h"
 #include "http_connection.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "mpm_common.h"
 #include "scoreboard.h"
@@ -39,6 +40,7 @@
 #include "loom/log.h"
 #include "loom/mpm.h"
 #include "loom/sb.h"
+#include "loom/state.h"
 #include "loom/tags.h"
 #include "loom/threads.h"
 #include "event_gate.h"
@@ -537,7 +539,8 @@ step_aside(loom_engine_thread_t *et)
 static int
 prepare(ev_child_t *evc, loom_child_t *ch)
 {
-    int i, err, tpc = ch->st->cfg->threads_per_child;
+    int i, err, budget, tpc = ch->st->cfg->threads_per_child;
+    char why[300];
 
     evc->ch = ch;
     if (loom_poller_create(&evc->poller, ch->pchild) != 0) {
@@ -562,12 +565,16 @@ prepare(ev_child_t *evc, loom_child_t *ch)
         evc->set[i].arg = t;
         ap_create_sb_handle(&t->et.sbh, ch->pchild, ch->slot, i);
     }
+    budget = ev_gate_budget(ch->st->cfg, why, sizeof(why));
     if (ev_gate_init(&evc->gate,
                      apr_pcalloc(ch->pchild, tpc * sizeof(ev_gate_seat_t)),
-                     tpc) != 0) {
+                     tpc, budget) != 0) {
         return setup_failed("the gate (pthread_mutex_init(), "
                             "pthread_cond_init())", 0);
     }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, LOOMNO(1211)
+                 "this child: up to %d thread%s take events at once: %s",
+                 budget, budget == 1 ? "" : "s", why);
     evc->set[tpc].fn = housekeeper_thread;
     evc->set[tpc].arg = evc;
     evc->cb_tail = &evc->cb_head;
@@ -691,8 +698,18 @@ static int
 event_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   server_rec *s)
 {
+    char why[300];
+    int budget = ev_gate_budget(loom_state()->cfg, why, sizeof(why));
+
     loom_headtime_setup(pconf, s);
     loom_headwait_setup(pconf, s);
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        /* Children probe again as they start: a container's quota may
+         * change while the server runs. */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, LOOMNO(1210)
+                     "up to %d thread%s per child take events at once: %s",
+                     budget, budget == 1 ? "" : "s", why);
+    }
     return OK;
 }
 

@@ -1,28 +1,37 @@
 /* The gate in front of a child's poller (see event_gate.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "loom/cpus.h"
 #include "event_gate.h"
 
 
 int
-ev_gate_init(ev_gate_t *g, ev_gate_seat_t *seats, int nseats)
+ev_gate_budget(const loom_cfg_t *cfg, char *why, int size)
 {
-    cpu_set_t cpus;
+    loom_cpus_t cpus;
 
+    if (cfg->cpus > 0) {
+        snprintf(why, (size_t) size, "LoomCPUs %d", cfg->cpus);
+        return cfg->cpus;
+    }
+    loom_cpus_probe(&cpus);
+    loom_cpus_describe(&cpus, why, size);
+    return cpus.count;
+}
+
+
+int
+ev_gate_init(ev_gate_t *g, ev_gate_seat_t *seats, int nseats, int budget)
+{
     memset(g, 0, sizeof(*g));
     g->seats = seats;
     g->nseats = nseats;
-    g->budget = 1;
-    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0
-        && CPU_COUNT(&cpus) > 1) {
-        g->budget = CPU_COUNT(&cpus);
-    }
+    g->budget = budget > 1 ? budget : 1;
     if (pthread_mutex_init(&g->lock, NULL) != 0
         || pthread_cond_init(&g->called, NULL) != 0) {
         return -1;

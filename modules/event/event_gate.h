@@ -22,6 +22,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "loom/config.h"
+
 /* How often the housekeeper looks at the serving threads while others
  * wait: a thread is found blocked when it slept through one interval, so
  * events wait about two of them behind a blocked thread. */
@@ -61,9 +63,15 @@ typedef struct ev_gate {
     int              nseats;
 } ev_gate_t;
 
-/* `nseats` threads; the budget is the number of CPUs this process may run
- * on. Returns 0, or -1 (errno set). */
-int ev_gate_init(ev_gate_t *g, ev_gate_seat_t *seats, int nseats);
+/* `nseats` threads, of which `budget` (the CPUs the child may use,
+ * ev_gate_budget; at least 1) take events at once. Returns 0, or -1
+ * (errno set). */
+int ev_gate_init(ev_gate_t *g, ev_gate_seat_t *seats, int nseats,
+                 int budget);
+
+/* The budget `cfg` gives: LoomCPUs, or the CPUs this process may use
+ * (loom/cpus.h), probed now; what it came from in `why` (for the log). */
+int ev_gate_budget(const loom_cfg_t *cfg, char *why, int size);
 
 /* The calling thread takes seat `seat` (once, at its start). Returns 0, or
  * -1 when its CPU clock cannot be had (errno set). */

@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include "unit.h"
+#include "../../modules/core/cpus.c"
 #include "../../modules/event/event_gate.c"
 
 enum { THREADS = 12, ROUNDS = 4000 };
@@ -118,8 +119,7 @@ run_with_budget(int budget)
     pthread_t th[THREADS];
     int i, finished = 0, spins;
 
-    UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
-    gate.budget = budget;
+    UNIT_EQ(ev_gate_init(&gate, seats, THREADS, budget), 0);
     for (i = 0; i < THREADS; i++) {
         pthread_create(&th[i], NULL, worker, (void *) (intptr_t) i);
     }
@@ -167,13 +167,25 @@ UNIT_TEST(three_threads_with_a_budget_of_3)
     run_with_budget(3);
 }
 
-UNIT_TEST(the_budget_is_the_cpus_this_process_may_run_on)
+UNIT_TEST(the_budget_is_the_cpus_this_process_may_use_or_loom_cpus)
 {
-    cpu_set_t cpus;
+    loom_cfg_t cfg;
+    loom_cpus_t cpus;
+    char why[300];
 
-    UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
-    UNIT_EQ(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
-    UNIT_EQ(gate.budget, CPU_COUNT(&cpus));
+    memset(&cfg, 0, sizeof(cfg));
+    loom_cpus_probe(&cpus);
+    UNIT_EQ(ev_gate_budget(&cfg, why, sizeof(why)), cpus.count);
+    UNIT_TRUE(strstr(why, "affinity mask") != NULL);
+    cfg.cpus = 3;
+    UNIT_EQ(ev_gate_budget(&cfg, why, sizeof(why)), 3);
+    UNIT_TRUE(strcmp(why, "LoomCPUs 3") == 0);
+}
+
+UNIT_TEST(a_budget_below_1_is_1)
+{
+    UNIT_EQ(ev_gate_init(&gate, seats, THREADS, 0), 0);
+    UNIT_EQ(gate.budget, 1);
 }
 
 /* A thread that only goes through the gate. */
@@ -188,8 +200,7 @@ waits_at_the_gate(void *arg)
 static void
 gate_of_one(void)
 {
-    UNIT_EQ(ev_gate_init(&gate, seats, THREADS), 0);
-    gate.budget = 1;
+    UNIT_EQ(ev_gate_init(&gate, seats, THREADS, 1), 0);
     UNIT_EQ(ev_gate_sit(&gate, 0), 0);
 }
 
