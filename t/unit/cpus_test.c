@@ -1,6 +1,7 @@
 /* CPUs from a cgroup quota (modules/core/cpus.c). The probe itself is
  * tested under a real cgroup by t/event/cpus.t. */
 #include "unit.h"
+#include "../../modules/core/cgroup.c"
 #include "../../modules/core/cpus.c"
 
 UNIT_TEST(a_quota_is_whole_cpus_rounded_up)

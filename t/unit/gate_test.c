@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include "unit.h"
+#include "../../modules/core/cgroup.c"
 #include "../../modules/core/cpus.c"
 #include "../../modules/event/event_gate.c"
 
