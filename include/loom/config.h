@@ -30,6 +30,7 @@ typedef enum {
     LOOM_D_DRAIN_TIMEOUT,          /* LoomDrainTimeout: Loom's own */
     LOOM_D_CONNS_PER_PROCESS,      /* LoomConnectionsPerProcess: prefork */
     LOOM_D_CPUS,                   /* LoomCPUs: event */
+    LOOM_D_MEMORY_SHARE,           /* LoomMemoryShare: prefork */
     LOOM_D_COUNT
 } loom_directive_e;
 
@@ -54,6 +55,8 @@ typedef struct loom_cfg {
                               * descriptor limit, set by the check) */
     int cpus;                /* event: LoomCPUs, the CPUs the gate sizes
                               * for (0: probed, loom/cpus.h) */
+    int memory_share;        /* prefork: LoomMemoryShare, percent of the
+                              * memory limit (0: off; loom/memory.h) */
     int set[LOOM_D_COUNT];   /* which directives the config gave */
 } loom_cfg_t;
 
@@ -131,6 +134,10 @@ void loom_cfg_fit_buckets(loom_cfg_t *cfg, loom_model_e model, int buckets);
              "Connections one child may hold at once with " \
              "LoomParkConnections On (0, the default: from the " \
              "descriptor limit)"), \
+    LOOM_CMD(MEMORY_SHARE, "LoomMemoryShare", \
+             "Percent of the memory the server may use (its cgroup's " \
+             "limit or the machine's) beyond which no child is started " \
+             "(0, the default: no such bound)"), \
     LOOM_WAIT_FOR_HEAD_COMMAND
 
 #define LOOM_THREADED_COMMANDS \

@@ -8,7 +8,9 @@
 
 #include "loom/state.h"
 
-/* Forks a child into `slot`. 0, or -errno (logged) when fork failed. */
+/* Forks a child into `slot`. 0; -ENOMEM when LoomMemoryShare leaves no
+ * room for it (loom/memory.h, logged once); or -errno (logged) when fork
+ * failed. */
 int loom_proc_spawn(loom_state_t *st, int slot);
 
 /* The lowest slot with no process, or -1 when the scoreboard is full. */

@@ -40,6 +40,9 @@ typedef struct loom_retained {
     apr_time_t    spawn_not_before;     /* crash back-off */
     int           burst_logged;
     int           fork_failing;         /* logged once per episode */
+    int           memory_capped;        /* LOOM0419 said; LOOM0420 not yet */
+    uint64_t      child_own_most;       /* loom/memory.h: largest private
+                                         * bytes of a settled child */
     loom_slot_t  *slots;                /* first_server_limit entries */
     void         *waits;                /* shared with the children:
                                          * loom/waits.h, or NULL */

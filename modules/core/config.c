@@ -26,7 +26,9 @@
 struct row {
     int def[LOOM_MODEL_COUNT];   /* default per model, or NA */
     int lo;                      /* smallest sane value */
-    int hi[LOOM_MODEL_COUNT];    /* largest sane value (message only) */
+    int hi[LOOM_MODEL_COUNT];    /* largest sane value: for the message,
+                                  * and refused above it when `strict` */
+    int strict;
 };
 
 #define P_MAX PREFORK_MAX_SERVER_LIMIT
@@ -57,6 +59,7 @@ static const struct row rows[LOOM_D_COUNT] = {
     [LOOM_D_DRAIN_TIMEOUT]       = { {   0,  0,  0 }, 0, { INT_MAX, INT_MAX, INT_MAX } },
     [LOOM_D_CONNS_PER_PROCESS]   = { {   0, NA, NA }, 0, { CONNS_MAX, NA, NA } },
     [LOOM_D_CPUS]                = { {  NA, NA,  0 }, 0, { NA, NA, INT_MAX } },
+    [LOOM_D_MEMORY_SHARE]        = { {   0, NA, NA }, 0, { 100, NA, NA }, 1 },
 };
 
 
@@ -78,6 +81,7 @@ field_of(loom_cfg_t *cfg, loom_directive_e id)
     case LOOM_D_DRAIN_TIMEOUT:       return &cfg->drain_timeout;
     case LOOM_D_CONNS_PER_PROCESS:   return &cfg->conns_per_process;
     case LOOM_D_CPUS:                return &cfg->cpus;
+    case LOOM_D_MEMORY_SHARE:        return &cfg->memory_share;
     case LOOM_D_COUNT:               break;
     }
     return NULL;
@@ -116,10 +120,13 @@ loom_cfg_set_number(cmd_parms *cmd, void *dummy, const char *arg)
         return err;
     }
     if (loom_cfg_parse_int(arg, &value) != 0
-        || (rows[id].lo == 0 && value < 0)) {
+        || (rows[id].lo == 0 && value < 0)
+        || (rows[id].strict
+            && value > rows[id].hi[loom_state()->ops->model])) {
         /* Stock parses with atoi(), so junk silently became 0: refuse it.
          * A negative time means nothing either; counts below 1 are raised
-         * with a warning later, as stock does. */
+         * with a warning later, as stock does, and so are counts above
+         * their range, but for a share, which means nothing beyond it. */
         return apr_psprintf(cmd->pool, "%s must be a whole number from %d "
                             "to %d, not '%s'", name, rows[id].lo,
                             rows[id].hi[loom_state()->ops->model], arg);

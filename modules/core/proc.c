@@ -11,6 +11,7 @@
 
 #include "loom/child.h"
 #include "loom/log.h"
+#include "loom/memory.h"
 #include "loom/proc.h"
 #include "loom/sb.h"
 
@@ -24,6 +25,9 @@ loom_proc_spawn(loom_state_t *st, int slot)
     sigset_t all, old;
     pid_t pid;
 
+    if (!loom_memory_room(st)) {
+        return -ENOMEM;
+    }
     loom_sb_child_starting(st, slot);
     /* No signal may reach the child before it has its own handlers: the
      * parent's would only set flags that nobody in the child reads. */

@@ -15,81 +15,33 @@
 #    its range.
 use v5.36;
 use Test::More;
-use File::Temp qw(tempdir);
 use Loom::Server;
 use Loom::HTTP qw(get_raw);
+use Loom::Cgroup qw(scratch_group);
 
 plan skip_all => 'needs root, to make a cgroup (t/run-suite runs it as root)'
     unless $> == 0;
 $ENV{LOOM_MPM} = 'event';
 Loom::Server::mpm_or_skip();
 
-# The cpu controller's hierarchy: [version, directory of our own group].
-sub cpu_hierarchy () {
-    my (%mount, %group);
-    open my $mi, '<', '/proc/self/mountinfo' or die $!;
-    while (<$mi>) {
-        my ($pre, $post) = split / - /;
-        my (undef, undef, undef, $root, $dir) = split ' ', $pre;
-        my ($fs, undef, $opts) = split ' ', $post;
-        $mount{2} = [$dir, $root] if $fs eq 'cgroup2';
-        $mount{1} = [$dir, $root] if $fs eq 'cgroup' && ",$opts," =~ /,cpu,/;
-    }
-    open my $cg, '<', '/proc/self/cgroup' or die $!;
-    while (<$cg>) {
-        chomp;
-        my ($id, $ctl, $path) = split /:/, $_, 3;
-        $group{2} = $path if $id eq '0' && $ctl eq '';
-        $group{1} = $path if ",$ctl," =~ /,cpu,/;
-    }
-    for my $v (2, 1) {
-        next unless $mount{$v} && defined $group{$v};
-        my ($dir, $root) = @{ $mount{$v} };
-        my $rel = $root eq '/' ? $group{$v} : substr($group{$v}, length $root);
-        my $own = "$dir$rel" =~ s{/$}{}r;
-        if ($v == 2) {
-            open my $c, '<', "$own/cgroup.controllers" or next;
-            next unless <$c> =~ /\bcpu\b/;
-        }
-        return [$v, $own];
-    }
-    return undef;
-}
-
-sub write_file ($path, $text) {
-    open my $fh, '>', $path or return 0;
-    my $ok = print $fh $text;
-    return close($fh) && $ok;
-}
-
-my $h = cpu_hierarchy()
-    or plan skip_all => 'this machine has no cgroup cpu controller to test with';
-my ($v, $own) = @$h;
-my $grp = "$own/loom-test-$$";
-mkdir $grp or plan skip_all => "mkdir $grp: $! (no cgroup can be made here)";
-my $quota_file = $v == 2 ? "$grp/cpu.max" : "$grp/cpu.cfs_quota_us";
-# v2: the parent must hand the controller down (it may have already).
-write_file("$own/cgroup.subtree_control", "+cpu") if $v == 2;
-my $set = $v == 2 ? write_file($quota_file, "100000 100000")
-                  : write_file("$grp/cpu.cfs_period_us", "100000")
-                    && write_file($quota_file, "100000");
+my ($g, $why) = scratch_group('cpu');
+plan skip_all => $why unless $g;
+my $quota_file = $g->version == 2 ? $g->dir . '/cpu.max' : $g->dir . '/cpu.cfs_quota_us';
+my $set = $g->version == 2 ? $g->set('cpu.max', '100000 100000')
+                           : $g->set('cpu.cfs_period_us', '100000')
+                             && $g->set('cpu.cfs_quota_us', '100000');
 unless ($set) {
-    rmdir $grp;
-    plan skip_all => "cannot set a CPU quota in $grp: $!";
+    $g->remove;
+    plan skip_all => "cannot set a CPU quota in " . $g->dir . ": $!";
 }
 plan tests => 8;
-note "cgroup v$v: $grp";
+note 'cgroup v' . $g->version . ': ' . $g->dir;
 
 my $conf = "LogLevel mpm_loom_event:debug\nStartServers 2\n";
 
-# Starts a server from inside $grp; the test process goes back after.
+# Starts a server from inside the group, where its processes stay.
 sub start_in_group ($extra = '') {
-    write_file("$grp/cgroup.procs", $$) or die "joining $grp: $!";
-    my $s = eval { Loom::Server->new(mpm => 'event', conf => $conf . $extra)->start };
-    my $err = $@;
-    write_file("$own/cgroup.procs", $$) or die "leaving $grp: $!";
-    die $err if $err;
-    return $s;
+    return $g->run(sub { Loom::Server->new(mpm => 'event', conf => $conf . $extra)->start });
 }
 
 sub said ($s, $tag) {
@@ -140,4 +92,4 @@ for my $bad ('two', '-1') {
         or diag $out;
 }
 
-rmdir $grp or diag "rmdir $grp: $!";
+$g->remove;
