@@ -30,6 +30,10 @@ typedef struct loom_child {
  * the model's child_main. Never returns. */
 void loom_child_run(loom_state_t *st, int slot, int bucket);
 
+/* Any thread: the scoreboard slot of the child this process is, or -1 in
+ * the parent. */
+int loom_child_slot(void);
+
 /* Whether the child should stop taking connections, and how: a stop
  * request, a newer generation, MaxConnectionsPerChild, or a parent that is
  * gone all say so. */

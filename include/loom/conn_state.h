@@ -26,7 +26,7 @@ typedef enum loom_conn_state {
 /* Figures mod_status shows per process. Each counts the connections
  * *parked* in its state, as stock event's queues do: one being served on
  * a thread counts as busy instead. The last two have no field in the
- * scoreboard; Loom shows them itself (loom/waits.h). */
+ * scoreboard; Loom shows them itself (loom/figures.h). */
 typedef enum loom_conn_count {
     LOOM_COUNT_WRITE, LOOM_COUNT_KEEPALIVE, LOOM_COUNT_LINGER,
     LOOM_COUNT_WAITIO, LOOM_COUNT_SUSPENDED,

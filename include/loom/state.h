@@ -44,8 +44,8 @@ typedef struct loom_retained {
     uint64_t      child_own_most;       /* loom/memory.h: largest private
                                          * bytes of a settled child */
     loom_slot_t  *slots;                /* first_server_limit entries */
-    void         *waits;                /* shared with the children:
-                                         * loom/waits.h, or NULL */
+    void         *figures;              /* shared with the children:
+                                         * loom/figures.h, or NULL */
 } loom_retained_t;
 
 typedef struct loom_state {

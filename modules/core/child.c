@@ -55,10 +55,20 @@ run_child_init(loom_child_t *ch)
 }
 
 
+/* This process's child record; slot -1 until loom_child_run fills it. */
+static loom_child_t child = { .slot = -1 };
+
+
+int
+loom_child_slot(void)
+{
+    return child.slot;
+}
+
+
 void
 loom_child_run(loom_state_t *st, int slot, int bucket)
 {
-    static loom_child_t child;   /* lives as long as the process */
     loom_child_t *ch = &child;
 
 #if AP_HAS_THREAD_LOCAL

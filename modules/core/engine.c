@@ -15,7 +15,7 @@
 #include "loom/log.h"
 #include "loom/tags.h"
 #include "loom/tcpinfo.h"
-#include "loom/waits.h"
+#include "loom/figures.h"
 #include "engine_int.h"
 
 #define FREE_CONNS_KEEP  64     /* recycled records kept per child */
@@ -96,7 +96,7 @@ loom_engine_init(loom_engine_t *e, loom_child_t *ch, loom_poller_t *poller)
     loom_list_init(&e->open);
     loom_list_init(&e->turns);
     e->tick_due = UINT64_MAX;
-    loom_waits_publish(ch->slot, 0, 0);   /* not the last child's figures */
+    loom_figures_publish_waits(ch->slot, 0, 0);   /* not the last child's figures */
     rv = make_conn_parent(e, ch->pchild);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
@@ -120,7 +120,7 @@ loom_engine_publish_locked(loom_engine_t *e)
     ps->lingering_close = e->counts[LOOM_COUNT_LINGER];
     ps->wait_io = e->counts[LOOM_COUNT_WAITIO];
     ps->suspended = e->counts[LOOM_COUNT_SUSPENDED];
-    loom_waits_publish(e->ch->slot, e->counts[LOOM_COUNT_HANDSHAKE],
+    loom_figures_publish_waits(e->ch->slot, e->counts[LOOM_COUNT_HANDSHAKE],
                        e->counts[LOOM_COUNT_HEAD]);
 }
 

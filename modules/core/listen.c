@@ -10,6 +10,8 @@
 #include "apr_portable.h"
 #include "http_log.h"
 
+#include "loom/child.h"
+#include "loom/figures.h"
 #include "loom/listen.h"
 #include "loom/log.h"
 #include "loom/signals.h"
@@ -325,6 +327,7 @@ loom_listen_pause(loom_listeners_t *l, int ms, int err)
                      "recovers (raise the descriptor limit?)", ms);
         l->emfile_logged = 1;
     }
+    loom_figures_count_accept_pause(loom_child_slot());
     pause_accepting(l, ms);
 }
 

@@ -18,7 +18,7 @@
 #include "loom/master.h"
 #include "loom/proc.h"
 #include "loom/sb.h"
-#include "loom/waits.h"
+#include "loom/figures.h"
 #include "loom/signals.h"
 
 #define TICK_MS 1000
@@ -87,6 +87,15 @@ log_crash(master_t *m, int slot, const loom_slot_t *sl, apr_exit_why_e why,
 }
 
 
+/* What the metrics show of the crash back-off: when it ends, or 0. */
+static void
+publish_backoff(const loom_retained_t *r, apr_time_t now)
+{
+    loom_figures_parent_backoff(r->spawn_not_before > now
+                                ? r->spawn_not_before : 0, r->crashes.count);
+}
+
+
 static int
 is_crash(const loom_slot_t *sl, apr_exit_why_e why, int code)
 {
@@ -115,8 +124,11 @@ on_reaped(void *ctx, int slot, const loom_slot_t *sl, apr_exit_why_e why,
     master_t *m = ctx;
     loom_retained_t *r = m->r;
     int current = sl->generation == r->mpm->my_generation;
+    int crash = is_crash(sl, why, code);
     apr_time_t now = apr_time_now();
 
+    loom_figures_parent_child_gone(slot, !crash ? -1
+                                   : APR_PROC_CHECK_SIGNALED(why) ? code : 0);
     if (APR_PROC_CHECK_EXIT(why) && code == APEXIT_CHILDFATAL && current) {
         ap_log_error(APLOG_MARK, APLOG_ALERT, 0, m->s, LOOMNO(0404)
                      "child pid %" APR_PID_T_FMT " exit signalled a fatal "
@@ -127,13 +139,14 @@ on_reaped(void *ctx, int slot, const loom_slot_t *sl, apr_exit_why_e why,
     if (APR_PROC_CHECK_EXIT(why) && code == APEXIT_CHILDSICK) {
         r->spawn_rate = 1;
     }
-    if (is_crash(sl, why, code) && r->mpm->mpm_state == AP_MPMQ_RUNNING) {
+    if (crash && r->mpm->mpm_state == AP_MPMQ_RUNNING) {
         apr_time_t delay = loom_crash_note(&r->crashes, now);
 
         log_crash(m, slot, sl, why, code, delay);
         if (now + delay > r->spawn_not_before) {
             r->spawn_not_before = now + delay;
         }
+        publish_backoff(r, now);
     }
     /* A current child that left on its own (MaxConnectionsPerChild, a
      * crash) is replaced at once, in its own slot, unless we are backing
@@ -330,6 +343,7 @@ cut_long_drains(master_t *m, apr_time_t now)
             continue;
         }
         sl->drain_cut = 1;
+        loom_figures_parent_drain_cut();
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, m->s, LOOMNO(0417)
                      "child pid %" APR_PID_T_FMT " has not finished %d s "
                      "after it was told to; LoomDrainTimeout stops it now, "
@@ -361,6 +375,7 @@ tick(master_t *m)
         memset(&r->crashes, 0, sizeof(r->crashes));
         r->burst_logged = 0;
     }
+    publish_backoff(r, now);
     cut_long_drains(m, now);
     maintain(m);
 }
@@ -531,11 +546,13 @@ finish(master_t *m, enum run_end end)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, m->s, LOOMNO(0412)
                      "SIGHUP received; stopping children and restarting");
         loom_proc_reclaim(m->st, SIGTERM, STOP_KILL_AFTER, on_reaped, m);
+        loom_figures_parent_restart(0);
         break;
     case END_GRACEFUL:
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, m->s, LOOMNO(0413)
                      "graceful restart requested; old children finish "
                      "their work while new ones start");
+        loom_figures_parent_restart(1);
         break;
     }
     mpm->my_generation++;
@@ -560,9 +577,7 @@ begin(master_t *m, apr_pool_t *pconf, server_rec *s)
     if (r->slots == NULL) {
         r->slots = apr_pcalloc(ap_pglobal,
                                r->first_server_limit * sizeof(*r->slots));
-        if (m->st->ops->caps & (LOOM_CAP_ASYNC | LOOM_CAP_PARKABLE)) {
-            r->waits = loom_waits_create(r->first_server_limit);
-        }
+        loom_figures_create(r->first_server_limit);
     }
     ap_scoreboard_image->global->running_generation = r->mpm->my_generation;
     ap_unixd_mpm_set_signals(pconf, m->st->one_process);

@@ -8,6 +8,7 @@
 #include "http_main.h"
 
 #include "loom/cgroup.h"
+#include "loom/figures.h"
 #include "loom/log.h"
 #include "loom/memory.h"
 #include "loom/tags.h"
@@ -200,5 +201,6 @@ loom_memory_room(loom_state_t *st)
                      MB(m.used), MB(allowed));
     }
     r->memory_capped = !room;
+    loom_figures_parent_memory_capped(!room);
     return room;
 }

@@ -18,7 +18,8 @@
 #include "loom/query.h"
 #include "loom/readahead.h"
 #include "loom/state.h"
-#include "loom/waits.h"
+#include "loom/metrics.h"
+#include "loom/status.h"
 
 /* The core's one context. The DSO is reloaded on every configuration pass,
  * so this starts zeroed each time; what must survive is in `retained`. */
@@ -198,11 +199,12 @@ loom_mpm_register(const loom_mpm_ops_t *ops, apr_pool_t *p)
     ap_hook_mpm(loom_master_run, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_query(loom_query, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_get_name(loom_get_name, NULL, NULL, APR_HOOK_MIDDLE);
+    loom_metrics_register();
     if (!(ops->caps & LOOM_CAP_ASYNC)) {
         loom_conn_register_hooks();       /* connections served on a thread */
     }
     if (ops->caps & (LOOM_CAP_ASYNC | LOOM_CAP_PARKABLE)) {
-        APR_OPTIONAL_HOOK(ap, status_hook, loom_waits_status, NULL, NULL,
+        APR_OPTIONAL_HOOK(ap, status_hook, loom_status_hook, NULL, NULL,
                           APR_HOOK_MIDDLE);
         loom_readahead_register();        /* TLS heads wait without one */
     }

@@ -32,8 +32,10 @@
 #include "mpm_common.h"
 #include "scoreboard.h"
 
+#include "loom/child.h"
 #include "loom/config.h"
 #include "loom/engine.h"
+#include "loom/figures.h"
 #include "loom/headtime.h"
 #include "loom/headwait.h"
 #include "loom/listen.h"
@@ -463,6 +465,14 @@ housekeeper_sleep(ev_child_t *evc, int gate_ms)
 }
 
 
+/* The gate's waiting threads, for the metrics (under the gate lock). */
+static void
+show_gate_waiting(int waiting)
+{
+    loom_figures_publish_gate_waiting(loom_child_slot(), waiting);
+}
+
+
 static void *APR_THREAD_FUNC
 housekeeper_thread(apr_thread_t *thread, void *arg)
 {
@@ -575,6 +585,8 @@ prepare(ev_child_t *evc, loom_child_t *ch)
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, LOOMNO(1211)
                  "this child: up to %d thread%s take events at once: %s",
                  budget, budget == 1 ? "" : "s", why);
+    loom_figures_publish_gate(ch->slot, budget, 0);
+    evc->gate.show_waiting = show_gate_waiting;
     evc->set[tpc].fn = housekeeper_thread;
     evc->set[tpc].arg = evc;
     evc->cb_tail = &evc->cb_head;

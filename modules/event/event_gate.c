@@ -68,6 +68,15 @@ call_while_room(ev_gate_t *g)
 }
 
 
+static void
+show_waiting(const ev_gate_t *g)
+{
+    if (g->show_waiting != NULL) {
+        g->show_waiting(g->waiting);
+    }
+}
+
+
 void
 ev_gate_enter(ev_gate_t *g)
 {
@@ -79,10 +88,12 @@ ev_gate_enter(ev_gate_t *g)
     if (!g->open && g->polling + g->calls > 0
         && g->polling + g->serving + g->calls >= g->budget) {
         g->waiting++;
+        show_waiting(g);
         while (!g->open && g->calls == 0) {
             pthread_cond_wait(&g->called, &g->lock);
         }
         g->waiting--;
+        show_waiting(g);
         if (g->calls > 0) {
             g->calls--;
         }

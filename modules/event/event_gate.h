@@ -61,6 +61,9 @@ typedef struct ev_gate {
     int              watched;     /* the housekeeper checks every few ms */
     ev_gate_seat_t  *seats;
     int              nseats;
+    /* Told under the gate lock each time `waiting` changes, or NULL: the
+     * metrics show it. */
+    void           (*show_waiting)(int waiting);
 } ev_gate_t;
 
 /* `nseats` threads, of which `budget` (the CPUs the child may use,

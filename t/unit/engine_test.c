@@ -208,7 +208,7 @@ static loom_conn_t *record_of(const conn_rec *c);
 static int waits_published[2];
 
 void
-loom_waits_publish(int slot, int handshakes, int heads)
+loom_figures_publish_waits(int slot, int handshakes, int heads)
 {
     waits_published[0] = handshakes;
     waits_published[1] = heads;

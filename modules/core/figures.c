@@ -1,0 +1,283 @@
+/* The figures the server's processes share (loom/figures.h). */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "httpd.h"
+#include "http_log.h"
+#include "http_main.h"
+
+#include "loom/figures.h"
+#include "loom/log.h"
+#include "loom/state.h"
+
+/* Every field is written by one process (a slot by its child, the rest by
+ * the parent) and read by any: relaxed, except `seq`, which orders the
+ * parent's fold of a gone child's counters against the readers. */
+typedef struct shared_slot {
+    _Atomic int      handshakes;
+    _Atomic int      heads;
+    _Atomic int      gate_budget;
+    _Atomic int      gate_waiting;
+    _Atomic uint64_t accept_pauses;
+} shared_slot_t;
+
+typedef struct shared_table {
+    _Atomic uint64_t seq;              /* odd while a fold is under way */
+    _Atomic uint64_t accept_pauses;    /* of the children gone */
+    _Atomic uint64_t child_starts;
+    _Atomic uint64_t child_exits;
+    _Atomic uint64_t crashes[LOOM_FIGURES_SIGNALS];
+    _Atomic uint64_t drain_cuts;
+    _Atomic uint64_t restarts_graceful;
+    _Atomic uint64_t restarts_hard;
+    _Atomic int64_t  backoff_until;
+    _Atomic int      crash_burst;
+    _Atomic int      memory_capped;
+    shared_slot_t    slots[];
+} shared_table_t;
+
+#define LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
+#define STORE(field, v) \
+    atomic_store_explicit(&(field), (v), memory_order_relaxed)
+#define BUMP(field) \
+    atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
+
+
+int
+loom_figures_create(int slots)
+{
+    size_t size = sizeof(shared_table_t) + (size_t) slots * sizeof(shared_slot_t);
+    void *table = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+    if (table == MAP_FAILED) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
+                     LOOMNO(0605) "mmap() of %d slots' figures failed; "
+                     "mod_status and loom-metrics will show zeros for what "
+                     "Loom counts itself", slots);
+        return -1;
+    }
+    loom_state()->retained->figures = table;
+    return 0;
+}
+
+
+static shared_table_t *
+table(void)
+{
+    return loom_state()->retained->figures;
+}
+
+
+static shared_slot_t *
+slot_of(int slot)
+{
+    shared_table_t *t = table();
+
+    if (t == NULL || slot < 0
+        || slot >= loom_state()->retained->first_server_limit) {
+        return NULL;
+    }
+    return &t->slots[slot];
+}
+
+
+void
+loom_figures_publish_waits(int slot, int handshakes, int heads)
+{
+    shared_slot_t *s = slot_of(slot);
+
+    if (s != NULL) {
+        STORE(s->handshakes, handshakes);
+        STORE(s->heads, heads);
+    }
+}
+
+
+void
+loom_figures_publish_gate(int slot, int budget, int waiting)
+{
+    shared_slot_t *s = slot_of(slot);
+
+    if (s != NULL) {
+        STORE(s->gate_budget, budget);
+        STORE(s->gate_waiting, waiting);
+    }
+}
+
+
+void
+loom_figures_publish_gate_waiting(int slot, int waiting)
+{
+    shared_slot_t *s = slot_of(slot);
+
+    if (s != NULL) {
+        STORE(s->gate_waiting, waiting);
+    }
+}
+
+
+void
+loom_figures_count_accept_pause(int slot)
+{
+    shared_slot_t *s = slot_of(slot);
+
+    if (s != NULL) {
+        BUMP(s->accept_pauses);
+    }
+}
+
+
+void
+loom_figures_parent_child_started(int slot)
+{
+    shared_table_t *t = table();
+
+    if (t != NULL) {
+        BUMP(t->child_starts);
+    }
+}
+
+
+/* A writer's half of the sequence count: odd from begin to end. */
+static void
+fold_begin(shared_table_t *t)
+{
+    STORE(t->seq, LOAD(t->seq) + 1);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void
+fold_end(shared_table_t *t)
+{
+    atomic_store_explicit(&t->seq, LOAD(t->seq) + 1, memory_order_release);
+}
+
+
+void
+loom_figures_parent_child_gone(int slot, int crash)
+{
+    shared_table_t *t = table();
+    shared_slot_t *s = slot_of(slot);
+
+    if (s == NULL) {
+        return;
+    }
+    BUMP(t->child_exits);
+    if (crash >= 0 && crash < LOOM_FIGURES_SIGNALS) {
+        BUMP(t->crashes[crash]);
+    }
+    /* The child is dead: nobody else writes its slot now. */
+    fold_begin(t);
+    STORE(t->accept_pauses, LOAD(t->accept_pauses) + LOAD(s->accept_pauses));
+    STORE(s->accept_pauses, 0);
+    STORE(s->handshakes, 0);
+    STORE(s->heads, 0);
+    STORE(s->gate_budget, 0);
+    STORE(s->gate_waiting, 0);
+    fold_end(t);
+}
+
+
+void
+loom_figures_parent_drain_cut(void)
+{
+    if (table() != NULL) {
+        BUMP(table()->drain_cuts);
+    }
+}
+
+
+void
+loom_figures_parent_restart(int graceful)
+{
+    shared_table_t *t = table();
+
+    if (t != NULL && graceful) {
+        BUMP(t->restarts_graceful);
+    }
+    else if (t != NULL) {
+        BUMP(t->restarts_hard);
+    }
+}
+
+
+void
+loom_figures_parent_backoff(apr_time_t until, int burst)
+{
+    if (table() != NULL) {
+        STORE(table()->backoff_until, until);
+        STORE(table()->crash_burst, burst);
+    }
+}
+
+
+void
+loom_figures_parent_memory_capped(int capped)
+{
+    if (table() != NULL) {
+        STORE(table()->memory_capped, capped);
+    }
+}
+
+
+static void
+copy_once(const shared_table_t *t, loom_server_figures_t *server,
+          loom_slot_figures_t *slots, int nslots)
+{
+    int i;
+
+    server->accept_pauses = LOAD(t->accept_pauses);
+    server->child_starts = LOAD(t->child_starts);
+    server->child_exits = LOAD(t->child_exits);
+    for (i = 0; i < LOOM_FIGURES_SIGNALS; i++) {
+        server->crashes[i] = LOAD(t->crashes[i]);
+    }
+    server->drain_cuts = LOAD(t->drain_cuts);
+    server->restarts_graceful = LOAD(t->restarts_graceful);
+    server->restarts_hard = LOAD(t->restarts_hard);
+    server->backoff_until = LOAD(t->backoff_until);
+    server->crash_burst = LOAD(t->crash_burst);
+    server->memory_capped = LOAD(t->memory_capped);
+    for (i = 0; slots != NULL && i < nslots; i++) {
+        const shared_slot_t *s = &t->slots[i];
+
+        slots[i].handshakes = LOAD(s->handshakes);
+        slots[i].heads = LOAD(s->heads);
+        slots[i].gate_budget = LOAD(s->gate_budget);
+        slots[i].gate_waiting = LOAD(s->gate_waiting);
+        slots[i].accept_pauses = LOAD(s->accept_pauses);
+    }
+}
+
+
+int
+loom_figures_read(loom_server_figures_t *server, loom_slot_figures_t *slots,
+                  int nslots)
+{
+    shared_table_t *t = table();
+    int limit = loom_state()->retained->first_server_limit;
+    uint64_t before, after;
+
+    memset(server, 0, sizeof(*server));
+    if (slots != NULL) {
+        memset(slots, 0, (size_t) nslots * sizeof(*slots));
+    }
+    if (t == NULL) {
+        return -1;
+    }
+    if (nslots > limit) {
+        nslots = limit;
+    }
+    /* A fold moves a gone child's counters into the server's: a copy made
+     * across one would count them twice or not at all. */
+    do {
+        before = atomic_load_explicit(&t->seq, memory_order_acquire);
+        copy_once(t, server, slots, nslots);
+        atomic_thread_fence(memory_order_acquire);
+        after = LOAD(t->seq);
+    } while ((before & 1) || before != after);
+    return 0;
+}
