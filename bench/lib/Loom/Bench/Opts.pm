@@ -8,7 +8,7 @@ use Loom::Bench::Util qw(fail);
 
 our @EXPORT_OK = qw(parse_options usage @SCENARIOS);
 
-our @SCENARIOS = qw(keepalive close files tls tls-stall tls-slowloris idle slow restart ramp php);
+our @SCENARIOS = qw(keepalive close files tls tls-stall tls-slowloris idle slow restart ramp php metrics);
 
 my %DEFAULT = (duration => 3, rounds => 3, rounds_other => 1, idle => 5000, idle_steps => 5,
                slow => 1000, restart_duration => 6, ramp_window => 2, ramp_limit => 10,

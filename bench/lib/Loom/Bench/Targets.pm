@@ -62,6 +62,10 @@ my %T = (
                         ['0 failed requests', zero('failed')]],
         'tls-slowloris' => [['rps >= 90% of no-slowloris rps', min_pct('rps_vs_base', 90)],
                             ['0 failed requests', zero('failed')]],
+        metrics   => [['a scrape a second < 1% of one CPU', sub ($l, $s, $o) {
+                            defined $l->{cpu_pct_1s} ? ($l->{cpu_pct_1s} < 1 ? 1 : 0) : undef }],
+                      ['all {idle} idle connections held', sub ($l, $s, $o) {
+                            defined $l->{held} ? ($l->{held} >= $l->{asked} ? 1 : 0) : undef }]],
     },
 );
 
