@@ -58,10 +58,10 @@ void loom_figures_publish_gate(int slot, int budget, int waiting);
 void loom_figures_publish_gate_waiting(int slot, int waiting);
 void loom_figures_count_accept_pause(int slot);
 
-/* Parent: a child was forked into `slot`; a child in `slot` was reaped
+/* Parent: a child was forked; a child in `slot` was reaped
  * (`crash`: -1 not a crash, 0 an error exit status, else the signal that
  * killed it); LoomDrainTimeout stopped a child; a restart began. */
-void loom_figures_parent_child_started(int slot);
+void loom_figures_parent_child_started(void);
 void loom_figures_parent_child_gone(int slot, int crash);
 void loom_figures_parent_drain_cut(void);
 void loom_figures_parent_restart(int graceful);

@@ -131,7 +131,7 @@ loom_figures_count_accept_pause(int slot)
 
 
 void
-loom_figures_parent_child_started(int slot)
+loom_figures_parent_child_started(void)
 {
     shared_table_t *t = table();
 

@@ -65,7 +65,7 @@ loom_proc_spawn(loom_state_t *st, int slot)
     sl->killed = 0;
     sl->started = apr_time_now();
     loom_sb_child_started(st, slot, pid);
-    loom_figures_parent_child_started(slot);
+    loom_figures_parent_child_started();
     if (slot + 1 > r->max_slot_used) {
         r->max_slot_used = slot + 1;
     }

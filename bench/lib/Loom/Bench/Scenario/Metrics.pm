@@ -1,5 +1,5 @@
 package Loom::Bench::Scenario::Metrics;
-# 12: what a scrape costs the server while N idle keep-alive connections
+# 10: what a scrape costs the server while N idle keep-alive connections
 # are held: Loom's loom-metrics against stock's mod_status ?auto (what
 # apache_exporter scrapes), event only.
 use v5.36;
