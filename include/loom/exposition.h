@@ -1,7 +1,8 @@
 /* Prometheus's text exposition format (version 0.0.4, what promtool and
  * most tools read) and OpenMetrics 1.0 (what Prometheus asks for first),
  * written into one buffer. The two differ only in how a counter's or an
- * info's family is named in its TYPE and HELP lines, in UNIT lines, and in
+ * info's family is named in its TYPE and HELP lines, in the info type's
+ * word (the older format has none: a gauge), in UNIT lines, and in
  * OpenMetrics' closing "# EOF"; callers write one family at a time, its
  * samples right after it, the same way for both.
  *
@@ -32,7 +33,8 @@ typedef struct loom_exposition {
 void loom_expo_init(loom_exposition_t *x, apr_pool_t *pool, int openmetrics);
 
 /* Starts family `name` (no _total or _info suffix). `unit`, or NULL, must
- * be the name's last word (loom_crash_backoff_seconds: "seconds"). */
+ * be the name's last word (loom_crash_backoff_seconds: "seconds"). `help`
+ * is written as it is: no backslash, double quote or newline. */
 void loom_expo_family(loom_exposition_t *x, const char *name,
                       loom_metric_type_e type, const char *unit,
                       const char *help);

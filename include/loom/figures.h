@@ -11,8 +11,9 @@
  *
  * Threads: loom_figures_create and the loom_figures_parent_* functions
  * from the parent's one thread. A child writes only its own slot (the
- * loom_figures_publish_* functions), from any of its threads. Readers
- * (loom_figures_read) from any thread of any process. */
+ * loom_figures_publish_* and loom_figures_count_* functions), from any of
+ * its threads. Readers (loom_figures_read) from any thread of any
+ * process. */
 #ifndef LOOM_FIGURES_H
 #define LOOM_FIGURES_H
 
@@ -26,6 +27,8 @@
 
 /* One slot's figures, as a reader sees them. */
 typedef struct loom_slot_figures {
+    uint64_t requests;         /* since this child started */
+    uint64_t body_bytes;       /* of its responses' bodies */
     int      handshakes;       /* TLS handshakes waiting for their client */
     int      heads;            /* request heads waiting to be whole */
     int      gate_budget;      /* loom_event's gate; 0 in other models */
@@ -34,8 +37,11 @@ typedef struct loom_slot_figures {
 } loom_slot_figures_t;
 
 /* The server's figures, as a reader sees them. The counters include every
- * child gone; accept_pauses does not include the live children's. */
+ * child gone; requests, body_bytes and accept_pauses do not include the
+ * live children's (add their slots'). */
 typedef struct loom_server_figures {
+    uint64_t   requests;
+    uint64_t   body_bytes;
     uint64_t   accept_pauses;
     uint64_t   child_starts;
     uint64_t   child_exits;
@@ -57,6 +63,8 @@ void loom_figures_publish_waits(int slot, int handshakes, int heads);
 void loom_figures_publish_gate(int slot, int budget, int waiting);
 void loom_figures_publish_gate_waiting(int slot, int waiting);
 void loom_figures_count_accept_pause(int slot);
+/* Child in `slot`: a request ended, with `body_bytes` of response body. */
+void loom_figures_count_request(int slot, uint64_t body_bytes);
 
 /* Parent: a child was forked; a child in `slot` was reaped
  * (`crash`: -1 not a crash, 0 an error exit status, else the signal that
@@ -70,7 +78,8 @@ void loom_figures_parent_backoff(apr_time_t until, int burst);
 void loom_figures_parent_memory_capped(int capped);
 
 /* Any process: a consistent copy of the server's figures and of slots
- * 0..nslots-1 (`slots` may be NULL). 0, or -1 when there is no table. */
+ * 0..nslots-1 (`slots` may be NULL). 0; or -1, with zeros, when there is
+ * no table or a fold never seemed to end (a parent killed inside one). */
 int loom_figures_read(loom_server_figures_t *server,
                       loom_slot_figures_t *slots, int nslots);
 

@@ -10,7 +10,8 @@
 
 #include "httpd.h"
 
-/* Registers the handler (from loom_mpm_register). */
+/* Registers the handler, and the log_transaction hook that counts every
+ * request (from loom_mpm_register). */
 void loom_metrics_register(void);
 
 #endif

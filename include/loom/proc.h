@@ -13,6 +13,10 @@
  * failed. */
 int loom_proc_spawn(loom_state_t *st, int slot);
 
+/* Whether `slot` holds a live child of the current generation that was not
+ * told to finish: one that counts as the server's capacity. */
+int loom_proc_current(const loom_state_t *st, int slot);
+
 /* The lowest slot with no process, or -1 when the scoreboard is full. */
 int loom_proc_free_slot(const loom_state_t *st);
 

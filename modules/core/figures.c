@@ -14,17 +14,23 @@
 
 /* Every field is written by one process (a slot by its child, the rest by
  * the parent) and read by any: relaxed, except `seq`, which orders the
- * parent's fold of a gone child's counters against the readers. */
+ * parent's fold of a gone child's counters against the readers. A slot
+ * has a cache line of its own: every request of its child writes it, and
+ * a neighbour's child must not pay for that. */
 typedef struct shared_slot {
+    _Alignas(64) _Atomic uint64_t requests;
+    _Atomic uint64_t body_bytes;
+    _Atomic uint64_t accept_pauses;
     _Atomic int      handshakes;
     _Atomic int      heads;
     _Atomic int      gate_budget;
     _Atomic int      gate_waiting;
-    _Atomic uint64_t accept_pauses;
 } shared_slot_t;
 
 typedef struct shared_table {
     _Atomic uint64_t seq;              /* odd while a fold is under way */
+    _Atomic uint64_t requests;         /* of the children gone */
+    _Atomic uint64_t body_bytes;       /* of the children gone */
     _Atomic uint64_t accept_pauses;    /* of the children gone */
     _Atomic uint64_t child_starts;
     _Atomic uint64_t child_exits;
@@ -41,8 +47,13 @@ typedef struct shared_table {
 #define LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
 #define STORE(field, v) \
     atomic_store_explicit(&(field), (v), memory_order_relaxed)
-#define BUMP(field) \
-    atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
+#define ADD(field, n) \
+    atomic_fetch_add_explicit(&(field), (n), memory_order_relaxed)
+#define BUMP(field) ADD(field, 1)
+
+/* A reader that finds a fold under way this many times in a row gives up:
+ * a parent killed in the middle of one leaves `seq` odd for ever. */
+#define READ_TRIES 1000
 
 
 int
@@ -120,6 +131,18 @@ loom_figures_publish_gate_waiting(int slot, int waiting)
 
 
 void
+loom_figures_count_request(int slot, uint64_t body_bytes)
+{
+    shared_slot_t *s = slot_of(slot);
+
+    if (s != NULL) {
+        BUMP(s->requests);
+        ADD(s->body_bytes, body_bytes);
+    }
+}
+
+
+void
 loom_figures_count_accept_pause(int slot)
 {
     shared_slot_t *s = slot_of(slot);
@@ -171,7 +194,11 @@ loom_figures_parent_child_gone(int slot, int crash)
     }
     /* The child is dead: nobody else writes its slot now. */
     fold_begin(t);
+    STORE(t->requests, LOAD(t->requests) + LOAD(s->requests));
+    STORE(t->body_bytes, LOAD(t->body_bytes) + LOAD(s->body_bytes));
     STORE(t->accept_pauses, LOAD(t->accept_pauses) + LOAD(s->accept_pauses));
+    STORE(s->requests, 0);
+    STORE(s->body_bytes, 0);
     STORE(s->accept_pauses, 0);
     STORE(s->handshakes, 0);
     STORE(s->heads, 0);
@@ -184,8 +211,10 @@ loom_figures_parent_child_gone(int slot, int crash)
 void
 loom_figures_parent_drain_cut(void)
 {
-    if (table() != NULL) {
-        BUMP(table()->drain_cuts);
+    shared_table_t *t = table();
+
+    if (t != NULL) {
+        BUMP(t->drain_cuts);
     }
 }
 
@@ -207,9 +236,11 @@ loom_figures_parent_restart(int graceful)
 void
 loom_figures_parent_backoff(apr_time_t until, int burst)
 {
-    if (table() != NULL) {
-        STORE(table()->backoff_until, until);
-        STORE(table()->crash_burst, burst);
+    shared_table_t *t = table();
+
+    if (t != NULL) {
+        STORE(t->backoff_until, until);
+        STORE(t->crash_burst, burst);
     }
 }
 
@@ -217,8 +248,10 @@ loom_figures_parent_backoff(apr_time_t until, int burst)
 void
 loom_figures_parent_memory_capped(int capped)
 {
-    if (table() != NULL) {
-        STORE(table()->memory_capped, capped);
+    shared_table_t *t = table();
+
+    if (t != NULL) {
+        STORE(t->memory_capped, capped);
     }
 }
 
@@ -229,6 +262,8 @@ copy_once(const shared_table_t *t, loom_server_figures_t *server,
 {
     int i;
 
+    server->requests = LOAD(t->requests);
+    server->body_bytes = LOAD(t->body_bytes);
     server->accept_pauses = LOAD(t->accept_pauses);
     server->child_starts = LOAD(t->child_starts);
     server->child_exits = LOAD(t->child_exits);
@@ -248,8 +283,21 @@ copy_once(const shared_table_t *t, loom_server_figures_t *server,
         slots[i].heads = LOAD(s->heads);
         slots[i].gate_budget = LOAD(s->gate_budget);
         slots[i].gate_waiting = LOAD(s->gate_waiting);
+        slots[i].requests = LOAD(s->requests);
+        slots[i].body_bytes = LOAD(s->body_bytes);
         slots[i].accept_pauses = LOAD(s->accept_pauses);
     }
+}
+
+
+static int
+zeros(loom_server_figures_t *server, loom_slot_figures_t *slots, int nslots)
+{
+    memset(server, 0, sizeof(*server));
+    if (slots != NULL) {
+        memset(slots, 0, (size_t) nslots * sizeof(*slots));
+    }
+    return -1;
 }
 
 
@@ -260,20 +308,21 @@ loom_figures_read(loom_server_figures_t *server, loom_slot_figures_t *slots,
     shared_table_t *t = table();
     int limit = loom_state()->retained->first_server_limit;
     uint64_t before, after;
+    int tries = 0;
 
-    memset(server, 0, sizeof(*server));
-    if (slots != NULL) {
-        memset(slots, 0, (size_t) nslots * sizeof(*slots));
-    }
     if (t == NULL) {
-        return -1;
+        return zeros(server, slots, nslots);
     }
     if (nslots > limit) {
+        zeros(server, slots + limit, nslots - limit);   /* none has these */
         nslots = limit;
     }
     /* A fold moves a gone child's counters into the server's: a copy made
      * across one would count them twice or not at all. */
     do {
+        if (++tries > READ_TRIES) {
+            return zeros(server, slots, nslots);
+        }
         before = atomic_load_explicit(&t->seq, memory_order_acquire);
         copy_once(t, server, slots, nslots);
         atomic_thread_fence(memory_order_acquire);

@@ -1,6 +1,7 @@
 /* The parent loop: start, reap, maintain capacity, and carry out the four
  * kinds of stop and restart (see master.h). */
 #include <signal.h>
+#include <unistd.h>
 
 #include "httpd.h"
 #include "apr_signal.h"
@@ -204,12 +205,10 @@ count(master_t *m, struct loom_capacity_in *in)
 
     memset(in, 0, sizeof(*in));
     for (i = 0; i < m->r->first_server_limit; i++) {
-        const loom_slot_t *sl = &m->r->slots[i];
-
-        if (sl->pid == 0) {
+        if (m->r->slots[i].pid == 0) {
             in->free_slots++;
         }
-        else if (!sl->draining && sl->generation == m->r->mpm->my_generation) {
+        else if (loom_proc_current(m->st, i)) {
             in->active++;
             in->idle += idle_of(m, i);
         }
@@ -233,11 +232,9 @@ child_to_retire(master_t *m)
     int i, best = -1, best_conns = 0, best_idle = -1;
 
     for (i = 0; i < m->r->max_slot_used; i++) {
-        const loom_slot_t *sl = &m->r->slots[i];
         int idle, conns;
 
-        if (sl->pid == 0 || sl->draining
-            || sl->generation != m->r->mpm->my_generation) {
+        if (!loom_proc_current(m->st, i)) {
             continue;
         }
         conns = (int) ap_get_scoreboard_process(i)->connections;
@@ -597,6 +594,7 @@ loom_master_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
     }
     if (m.st->one_process) {
         m.r->mpm->mpm_state = AP_MPMQ_RUNNING;
+        loom_sb_child_started(m.st, 0, getpid());  /* as mod_status expects */
         loom_child_run(m.st, 0, 0);     /* -X: serve in this process */
     }
     rc = loom_signals_parent_begin();

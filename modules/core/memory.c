@@ -159,8 +159,9 @@ loom_memory_probe(loom_state_t *st, loom_memory_t *out)
 }
 
 
-int
-loom_memory_room(loom_state_t *st)
+/* loom_memory_room's answer, with its log lines. */
+static int
+decide_room(loom_state_t *st)
 {
     loom_retained_t *r = st->retained;
     int share = st->cfg->memory_share;
@@ -201,6 +202,15 @@ loom_memory_room(loom_state_t *st)
                      MB(m.used), MB(allowed));
     }
     r->memory_capped = !room;
+    return room;
+}
+
+
+int
+loom_memory_room(loom_state_t *st)
+{
+    int room = decide_room(st);
+
     loom_figures_parent_memory_capped(!room);
     return room;
 }

@@ -11,6 +11,7 @@
 #include "ap_mpm.h"
 #include "scoreboard.h"
 
+#include "loom/child.h"
 #include "loom/exposition.h"
 #include "loom/figures.h"
 #include "loom/metrics.h"
@@ -34,7 +35,6 @@ typedef struct proc_row {
     pid_t               pid;
     int                 draining;      /* older generation, or told to */
     uint64_t            conns[M_STATES];
-    uint64_t            requests;      /* since it started */
     loom_slot_figures_t figures;
 } proc_row_t;
 
@@ -45,7 +45,7 @@ typedef struct reading {
     int                   nrows;
     int                   server_limit;
     uint64_t              conns[M_STATES];
-    uint64_t              requests, bytes, accept_pauses;
+    uint64_t              requests, body_bytes, accept_pauses;
     uint64_t              busy, idle;
     uint64_t              gate_budget, gate_waiting;
     uint64_t              draining_procs, draining_conns;
@@ -107,34 +107,31 @@ count_conns(proc_row_t *row, const process_score *ps, int parks,
 }
 
 
-/* The threads of `slot`: requests (the slot's whole life, and this
- * child's), busy and idle threads, and each busy thread's state. */
+/* The threads of live child `ps`: busy and idle ones, counted as
+ * mod_status counts them (not in a child that is winding down; idle only
+ * in the current generation), and the state of each busy one. */
 static void
-read_threads(reading_t *rd, int slot, int live, int threads, proc_row_t *row,
-             int thread_states[M_STATES])
+read_threads(reading_t *rd, int slot, const process_score *ps,
+             ap_generation_t now_gen, int threads, int thread_states[M_STATES])
 {
     int t;
 
     for (t = 0; t < threads; t++) {
-        const worker_score *ws = ap_get_scoreboard_worker_from_indexes(slot, t);
-        int which;
+        int status = ap_get_scoreboard_worker_from_indexes(slot, t)->status;
+        int which = state_of_thread(status);
 
-        rd->requests += ws->access_count;
-        rd->bytes += ws->bytes_served;
-        if (!live) {
-            continue;
-        }
-        row->requests += ws->my_access_count;
-        if (ws->status == SERVER_READY) {
-            rd->idle++;
-        }
-        else if (ws->status != SERVER_DEAD && ws->status != SERVER_STARTING
-                 && ws->status != SERVER_IDLE_KILL) {
-            rd->busy++;
-        }
-        which = state_of_thread(ws->status);
         if (which >= 0) {
             thread_states[which]++;
+        }
+        if (ps->quiescing) {
+            continue;
+        }
+        if (status == SERVER_READY) {
+            rd->idle += ps->generation == now_gen;
+        }
+        else if (status != SERVER_DEAD && status != SERVER_STARTING
+                 && status != SERVER_IDLE_KILL && status != SERVER_GRACEFUL) {
+            rd->busy++;
         }
     }
 }
@@ -153,6 +150,8 @@ read_all(reading_t *rd, apr_pool_t *p)
     rd->slots = apr_pcalloc(p, rd->server_limit * sizeof(*rd->slots));
     rd->rows = apr_pcalloc(p, rd->server_limit * sizeof(*rd->rows));
     loom_figures_read(&rd->server, rd->slots, rd->server_limit);
+    rd->requests = rd->server.requests;
+    rd->body_bytes = rd->server.body_bytes;
     rd->accept_pauses = rd->server.accept_pauses;
     for (i = 0; i < rd->server_limit; i++) {
         const process_score *ps = ap_get_scoreboard_process(i);
@@ -160,11 +159,14 @@ read_all(reading_t *rd, apr_pool_t *p)
         int thread_states[M_STATES] = { 0 };
         uint64_t open = 0;
 
+        /* A gone child's counters are in the server's, its slot zeroed. */
+        rd->requests += rd->slots[i].requests;
+        rd->body_bytes += rd->slots[i].body_bytes;
         rd->accept_pauses += rd->slots[i].accept_pauses;
-        read_threads(rd, i, ps->pid != 0, threads, row, thread_states);
         if (ps->pid == 0) {
             continue;
         }
+        read_threads(rd, i, ps, now_gen, threads, thread_states);
         row->slot = i;
         row->pid = ps->pid;
         row->draining = ps->generation != now_gen || ps->quiescing;
@@ -225,20 +227,16 @@ write_requests(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
     int i;
 
     loom_expo_family(x, "loom_requests", LOOM_COUNTER, NULL,
-                     "Requests served (the scoreboard's count: kept across "
-                     "graceful restarts, reset by a hard one).");
+                     "Requests answered (each logged transaction).");
     loom_expo_sample(x, NULL, rd->requests);
-    loom_expo_family(x, "loom_sent_bytes", LOOM_COUNTER, "bytes",
-                     "Bytes of responses sent (as the scoreboard counts them).");
-    loom_expo_sample(x, NULL, rd->bytes);
-    if (!ap_extended_status) {
-        return;     /* httpd restarts a child's own count only then */
-    }
+    loom_expo_family(x, "loom_response_body_bytes", LOOM_COUNTER, "bytes",
+                     "Bytes of response bodies sent (headers not counted).");
+    loom_expo_sample(x, NULL, rd->body_bytes);
     loom_expo_family(x, "loom_process_requests", LOOM_COUNTER, NULL,
-                     "Requests served by the process since it started.");
+                     "Requests answered by the process since it started.");
     for (i = 0; i < rd->nrows; i++) {
         loom_expo_sample(x, proc_labels(p, &rd->rows[i], NULL),
-                         rd->rows[i].requests);
+                         rd->rows[i].figures.requests);
     }
 }
 
@@ -332,11 +330,14 @@ write_children(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
                      "them, or exit_status for an error exit.");
     loom_expo_sample(x, "cause=\"exit_status\"", f->crashes[0]);
     for (sig = 1; sig < LOOM_FIGURES_SIGNALS; sig++) {
+        /* Real-time signals have no short name: their number then. */
         const char *abbrev = sigabbrev_np(sig);
+        const char *cause = abbrev != NULL
+                            ? apr_psprintf(p, "cause=\"SIG%s\"", abbrev)
+                            : apr_psprintf(p, "cause=\"SIG%d\"", sig);
 
-        if ((f->crashes[sig] > 0 || usual_signal(sig)) && abbrev != NULL) {
-            loom_expo_sample(x, apr_psprintf(p, "cause=\"SIG%s\"", abbrev),
-                             f->crashes[sig]);
+        if (f->crashes[sig] > 0 || usual_signal(sig)) {
+            loom_expo_sample(x, cause, f->crashes[sig]);
         }
     }
     loom_expo_family(x, "loom_crash_backoff_seconds", LOOM_GAUGE, "seconds",
@@ -397,7 +398,10 @@ metrics_handler(request_rec *r)
     if (r->handler == NULL || strcmp(r->handler, "loom-metrics") != 0) {
         return DECLINED;
     }
-    r->allowed |= (AP_METHOD_BIT << M_GET);
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);  /* a 405's Allow */
+    if (r->method_number == M_OPTIONS) {
+        return DECLINED;         /* the default handler lists `allowed` */
+    }
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
@@ -426,8 +430,20 @@ metrics_handler(request_rec *r)
 }
 
 
+/* Every request that ends is counted, whatever else logs it: first, so
+ * that a logger returning an error cannot skip it. */
+static int
+count_request(request_rec *r)
+{
+    loom_figures_count_request(loom_child_slot(),
+                               r->bytes_sent > 0 ? (uint64_t) r->bytes_sent : 0);
+    return DECLINED;
+}
+
+
 void
 loom_metrics_register(void)
 {
     ap_hook_handler(metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(count_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
 }

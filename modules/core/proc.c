@@ -76,6 +76,17 @@ loom_proc_spawn(loom_state_t *st, int slot)
 
 
 int
+loom_proc_current(const loom_state_t *st, int slot)
+{
+    const loom_retained_t *r = st->retained;
+    const loom_slot_t *sl = &r->slots[slot];
+
+    return sl->pid != 0 && !sl->draining
+           && sl->generation == r->mpm->my_generation;
+}
+
+
+int
 loom_proc_free_slot(const loom_state_t *st)
 {
     int i;

@@ -18,6 +18,7 @@
 #include "scoreboard.h"
 
 #include "loom/log.h"
+#include "loom/proc.h"
 #include "loom/state.h"
 #include "loom/tags.h"
 #include "prefork_pass.h"
@@ -97,14 +98,11 @@ futex(_Atomic uint32_t *word, int op, uint32_t val)
 static int
 mean_conns(void)
 {
-    const loom_retained_t *r = loom_state()->retained;
+    loom_state_t *st = loom_state();
     int i, children = 0, conns = 0;
 
-    for (i = 0; i < r->max_slot_used; i++) {
-        const loom_slot_t *sl = &r->slots[i];
-
-        if (sl->pid != 0 && !sl->draining
-            && sl->generation == r->mpm->my_generation) {
+    for (i = 0; i < st->retained->max_slot_used; i++) {
+        if (loom_proc_current(st, i)) {
             children++;
             conns += (int) ap_get_scoreboard_process(i)->connections;
         }

@@ -3,6 +3,7 @@ package Loom::Bench::Scenario::Metrics;
 # are held: Loom's loom-metrics against stock's mod_status ?auto (what
 # apache_exporter scrapes), event only.
 use v5.36;
+use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 use Loom::Bench::Util qw(note);
@@ -33,6 +34,14 @@ sub connect_to ($port) {
         // die "connect to 127.0.0.1:$port: $!\n";
 }
 
+# Reads more of the answer into $buf; dies after 10 s without a byte (a
+# server whose children stopped accepting may take the connection and
+# never answer) or at EOF.
+sub read_more ($s, $buf) {
+    IO::Select->new($s)->can_read(10) or die "no answer in 10 s\n";
+    sysread($s, $$buf, 65536, length $$buf) or die "the server closed the connection\n";
+}
+
 # $count GETs of $path on keep-alive connections (a new one every 50, below
 # MaxKeepAliveRequests): seconds, bytes of the last body, or dies.
 sub scrape_many ($port, $path, $count) {
@@ -42,18 +51,15 @@ sub scrape_many ($port, $path, $count) {
         $s = connect_to($port) if $i % 50 == 0;
         print $s "GET $path HTTP/1.1\r\nHost: localhost\r\n\r\n";
         my $buf = '';
-        sysread($s, $buf, 65536, length $buf) or die "the server closed the connection\n"
-            until $buf =~ /\r\n\r\n/;
+        read_more($s, \$buf) until $buf =~ /\r\n\r\n/;
         my ($head, $body) = split /\r\n\r\n/, $buf, 2;
         $head =~ m{^HTTP/1\.1 200 } or die "answer: " . ($head =~ s/\r\n.*//sr) . "\n";
         my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
         if (defined $len) {
-            sysread($s, $body, $len - length $body, length $body) or die "short body\n"
-                while length $body < $len;
+            read_more($s, \$body) while length $body < $len;
         }
         else {               # chunked: read to the last chunk
-            sysread($s, $body, 65536, length $body) or die "short body\n"
-                until $body =~ /\r\n0\r\n\r\n\z/;
+            read_more($s, \$body) until $body =~ /\r\n0\r\n\r\n\z/;
         }
         $size = length $body;
     }
