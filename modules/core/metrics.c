@@ -196,6 +196,38 @@ proc_labels(apr_pool_t *p, const proc_row_t *row, const char *more)
 }
 
 
+/* One sample per live child, of the figure `value` reads off its row. */
+static void
+samples_per_process(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p,
+                    uint64_t (*value)(const proc_row_t *row))
+{
+    int i;
+
+    for (i = 0; i < rd->nrows; i++) {
+        loom_expo_sample(x, proc_labels(p, &rd->rows[i], NULL),
+                         value(&rd->rows[i]));
+    }
+}
+
+static uint64_t
+requests_of(const proc_row_t *row)
+{
+    return row->figures.requests;
+}
+
+static uint64_t
+gate_waiting_of(const proc_row_t *row)
+{
+    return (uint64_t) row->figures.gate_waiting;
+}
+
+static uint64_t
+accept_pauses_of(const proc_row_t *row)
+{
+    return row->figures.accept_pauses;
+}
+
+
 static void
 write_connections(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
 {
@@ -224,8 +256,6 @@ write_connections(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
 static void
 write_requests(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
 {
-    int i;
-
     loom_expo_family(x, "loom_requests", LOOM_COUNTER, NULL,
                      "Requests answered (each logged transaction).");
     loom_expo_sample(x, NULL, rd->requests);
@@ -234,10 +264,7 @@ write_requests(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
     loom_expo_sample(x, NULL, rd->body_bytes);
     loom_expo_family(x, "loom_process_requests", LOOM_COUNTER, NULL,
                      "Requests answered by the process since it started.");
-    for (i = 0; i < rd->nrows; i++) {
-        loom_expo_sample(x, proc_labels(p, &rd->rows[i], NULL),
-                         rd->rows[i].figures.requests);
-    }
+    samples_per_process(x, rd, p, requests_of);
 }
 
 
@@ -255,8 +282,6 @@ write_workers(loom_exposition_t *x, const reading_t *rd)
 static void
 write_gate(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
 {
-    int i;
-
     if (!(loom_mpm_ops()->caps & LOOM_CAP_ASYNC)) {
         return;          /* only loom_event has a gate */
     }
@@ -269,18 +294,13 @@ write_gate(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
     loom_expo_sample(x, NULL, rd->gate_waiting);
     loom_expo_family(x, "loom_process_gate_waiting_threads", LOOM_GAUGE,
                      "threads", "Threads waiting at the gate, per process.");
-    for (i = 0; i < rd->nrows; i++) {
-        loom_expo_sample(x, proc_labels(p, &rd->rows[i], NULL),
-                         (uint64_t) rd->rows[i].figures.gate_waiting);
-    }
+    samples_per_process(x, rd, p, gate_waiting_of);
 }
 
 
 static void
 write_accepting(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
 {
-    int i;
-
     loom_expo_family(x, "loom_accept_pauses", LOOM_COUNTER, NULL,
                      "Times a process paused accepting because accept() "
                      "found no descriptor or memory (EMFILE, ENFILE, "
@@ -288,10 +308,7 @@ write_accepting(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
     loom_expo_sample(x, NULL, rd->accept_pauses);
     loom_expo_family(x, "loom_process_accept_pauses", LOOM_COUNTER, NULL,
                      "Accept pauses of the process since it started.");
-    for (i = 0; i < rd->nrows; i++) {
-        loom_expo_sample(x, proc_labels(p, &rd->rows[i], NULL),
-                         rd->rows[i].figures.accept_pauses);
-    }
+    samples_per_process(x, rd, p, accept_pauses_of);
 }
 
 
