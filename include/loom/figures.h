@@ -60,7 +60,7 @@ int loom_figures_create(int slots);
 
 /* Child in `slot`: its waiting connections, its gate, an accept pause. */
 void loom_figures_publish_waits(int slot, int handshakes, int heads);
-void loom_figures_publish_gate(int slot, int budget, int waiting);
+void loom_figures_publish_gate_budget(int slot, int budget);
 void loom_figures_publish_gate_waiting(int slot, int waiting);
 void loom_figures_count_accept_pause(int slot);
 /* Child in `slot`: a request ended, with `body_bytes` of response body. */

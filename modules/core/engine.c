@@ -96,7 +96,6 @@ loom_engine_init(loom_engine_t *e, loom_child_t *ch, loom_poller_t *poller)
     loom_list_init(&e->open);
     loom_list_init(&e->turns);
     e->tick_due = UINT64_MAX;
-    loom_figures_publish_waits(ch->slot, 0, 0);   /* not the last child's figures */
     rv = make_conn_parent(e, ch->pchild);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,

@@ -108,13 +108,12 @@ loom_figures_publish_waits(int slot, int handshakes, int heads)
 
 
 void
-loom_figures_publish_gate(int slot, int budget, int waiting)
+loom_figures_publish_gate_budget(int slot, int budget)
 {
     shared_slot_t *s = slot_of(slot);
 
     if (s != NULL) {
         STORE(s->gate_budget, budget);
-        STORE(s->gate_waiting, waiting);
     }
 }
 

@@ -24,9 +24,11 @@ enum metric_state {
     M_LINGER, M_SUSPENDED, M_STATES
 };
 
-static const char *const state_names[M_STATES] = {
-    "tls_handshake", "reading_head", "processing", "write_completion",
-    "keepalive", "waiting_io", "lingering", "suspended"
+static const char *const state_labels[M_STATES] = {
+    "state=\"tls_handshake\"", "state=\"reading_head\"",
+    "state=\"processing\"", "state=\"write_completion\"",
+    "state=\"keepalive\"", "state=\"waiting_io\"", "state=\"lingering\"",
+    "state=\"suspended\""
 };
 
 /* One live child, as read. */
@@ -236,17 +238,13 @@ write_connections(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
     loom_expo_family(x, "loom_connections", LOOM_GAUGE, NULL,
                      "Open connections by state, all processes.");
     for (k = 0; k < M_STATES; k++) {
-        loom_expo_sample(x, apr_psprintf(p, "state=\"%s\"", state_names[k]),
-                         rd->conns[k]);
+        loom_expo_sample(x, state_labels[k], rd->conns[k]);
     }
     loom_expo_family(x, "loom_process_connections", LOOM_GAUGE, NULL,
                      "Open connections by state, per process.");
     for (i = 0; i < rd->nrows; i++) {
         for (k = 0; k < M_STATES; k++) {
-            const char *state = apr_psprintf(p, "state=\"%s\"",
-                                             state_names[k]);
-
-            loom_expo_sample(x, proc_labels(p, &rd->rows[i], state),
+            loom_expo_sample(x, proc_labels(p, &rd->rows[i], state_labels[k]),
                              rd->rows[i].conns[k]);
         }
     }
@@ -368,7 +366,8 @@ write_children(loom_exposition_t *x, const reading_t *rd, apr_pool_t *p)
                      "has seen none for a while).");
     loom_expo_sample(x, NULL, (uint64_t) f->crash_burst);
     loom_expo_family(x, "loom_memory_capped", LOOM_GAUGE, NULL,
-                     "1 while LoomMemoryShare keeps the parent from forking.");
+                     "1 when LoomMemoryShare refused the parent's last "
+                     "wish to fork a child; 0 otherwise.");
     loom_expo_sample(x, NULL, (uint64_t) f->memory_capped);
 }
 

@@ -585,7 +585,7 @@ prepare(ev_child_t *evc, loom_child_t *ch)
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, LOOMNO(1211)
                  "this child: up to %d thread%s take events at once: %s",
                  budget, budget == 1 ? "" : "s", why);
-    loom_figures_publish_gate(ch->slot, evc->gate.budget, 0);
+    loom_figures_publish_gate_budget(ch->slot, evc->gate.budget);
     evc->gate.show_waiting = show_gate_waiting;
     evc->set[tpc].fn = housekeeper_thread;
     evc->set[tpc].arg = evc;
