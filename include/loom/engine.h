@@ -91,11 +91,13 @@ typedef struct loom_conn {
 struct loom_engine {
     loom_child_t      *ch;
     loom_poller_t     *poller;
-    /* The model's answer to a connection whose serving mostly means
-     * waiting for someone else (a TLS handshake, an HTTP/2 session's main
-     * connection): called on the serving thread, before it runs the
-     * connection's hooks; NULL if the model has nothing to do then. */
-    void             (*waits_on_its_own)(loom_engine_thread_t *t);
+    /* Called on the serving thread before a step that may block or
+     * compute for long (a TLS handshake step, the connection's hooks);
+     * NULL if the model has nothing to do then. `on_its_own`: serving it
+     * mostly means waiting for someone else (a TLS handshake run by the
+     * hooks, an HTTP/2 session's main connection). */
+    void             (*about_to_serve)(loom_engine_thread_t *t,
+                                       int on_its_own);
     pthread_mutex_t    lock;        /* the child lock: all below, unless noted */
     /* Signalled when a deadline earlier than `tick_due` is armed: the
      * model's thread that keeps deadlines sleeps on it until tick_due. */

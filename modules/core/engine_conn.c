@@ -241,6 +241,9 @@ handshake_step(loom_engine_thread_t *t, loom_conn_t *c)
     }
     cr->sbh = t->sbh;
     cr->current_thread = t->lt->thread;
+    if (c->engine->about_to_serve != NULL) {
+        c->engine->about_to_serve(t, 0);    /* OCSP stapling may block */
+    }
     atomic_store_explicit(&t->lt->busy_fd, c->watch.fd, memory_order_relaxed);
     rv = loom_readahead_handshake(&c->ra);
     atomic_store_explicit(&t->lt->busy_fd, -1, memory_order_relaxed);
@@ -293,9 +296,8 @@ process_step(loom_engine_thread_t *t, loom_conn_t *c)
         c->hooks_out = 0;
         ap_run_resume_connection(cr, NULL);
     }
-    if (!cr->aborted && waits_on_its_own(c)
-        && c->engine->waits_on_its_own != NULL) {
-        c->engine->waits_on_its_own(t);
+    if (!cr->aborted && c->engine->about_to_serve != NULL) {
+        c->engine->about_to_serve(t, waits_on_its_own(c));
     }
     c->started = 1;
     if (!cr->aborted) {

@@ -337,14 +337,17 @@ thread_may_exit(ev_child_t *evc)
 }
 
 
-/* The gate has no thread in the poller and one serving: the housekeeper
- * starts looking every few ms whether that one blocked. */
+/* This thread is about to run what may block or compute for long: if the
+ * gate has nobody in the poller, the housekeeper starts looking every few
+ * ms whether a serving thread blocked. */
 static void
-wake_housekeeper(ev_child_t *evc)
+watch_serving(ev_child_t *evc)
 {
-    pthread_mutex_lock(&evc->engine.lock);
-    pthread_cond_signal(&evc->engine.tick);
-    pthread_mutex_unlock(&evc->engine.lock);
+    if (ev_gate_watch(&evc->gate)) {
+        pthread_mutex_lock(&evc->engine.lock);
+        pthread_cond_signal(&evc->engine.tick);
+        pthread_mutex_unlock(&evc->engine.lock);
+    }
 }
 
 
@@ -392,9 +395,7 @@ worker_thread(apr_thread_t *thread, void *arg)
         ev_gate_enter(&evc->gate);
         n = loom_poller_wait(evc->poller, &fired, 1, -1);
         atomic_fetch_sub_explicit(&evc->idle_threads, 1, memory_order_relaxed);
-        if (ev_gate_took(&evc->gate, id, n > 0)) {
-            wake_housekeeper(evc);
-        }
+        ev_gate_took(&evc->gate, id, n > 0);
         if (n <= 0) {
             if (n < 0 && n != -EINTR) {
                 wait_failed(evc, -n);
@@ -403,12 +404,14 @@ worker_thread(apr_thread_t *thread, void *arg)
         }
         switch ((enum loom_watch_kind) fired.watch->kind) {
         case LOOM_W_LISTENER:
+            watch_serving(evc);        /* modules' pre_connection hooks */
             accept_batch(t, fired.watch->data);
             break;
-        case LOOM_W_CONN:
+        case LOOM_W_CONN:              /* about_to_serve() decides */
             loom_engine_ready(&t->et, fired.watch->data, fired.ev);
             break;
         case LOOM_W_CALLBACKS:
+            watch_serving(evc);
             run_callback(t);
             break;
         case LOOM_W_PASSED:            /* prefork's; never armed here */
@@ -533,16 +536,20 @@ setup_failed(const char *what, apr_status_t err)
 }
 
 
-/* The model's part when a connection mostly waits on its own (a TLS
- * handshake, an HTTP/2 session's main connection): its thread stops
- * counting against the gate at once, rather than after the housekeeper's
- * looks. */
+/* A connection that mostly waits on its own (a TLS handshake run by the
+ * hooks, an HTTP/2 session's main connection) stops counting against the
+ * gate at once, rather than after the housekeeper's looks; any other is
+ * watched. */
 static void
-step_aside(loom_engine_thread_t *et)
+about_to_serve(loom_engine_thread_t *et, int on_its_own)
 {
     ev_thread_t *t = (ev_thread_t *) et;
 
-    ev_gate_step_aside(&t->evc->gate, et->id);
+    if (on_its_own) {
+        ev_gate_step_aside(&t->evc->gate, et->id);
+    } else {
+        watch_serving(t->evc);
+    }
 }
 
 
@@ -559,7 +566,7 @@ prepare(ev_child_t *evc, loom_child_t *ch)
     if (loom_engine_init(&evc->engine, ch, evc->poller) != 0) {
         return -1;                              /* it said why */
     }
-    evc->engine.waits_on_its_own = step_aside;
+    evc->engine.about_to_serve = about_to_serve;
     loom_timerq_init(&evc->callbacks);
     evc->nthreads = tpc;
     evc->threads = apr_pcalloc(ch->pchild, tpc * sizeof(*evc->threads));

@@ -103,11 +103,10 @@ ev_gate_enter(ev_gate_t *g)
 }
 
 
-int
+void
 ev_gate_took(ev_gate_t *g, int seat, int got)
 {
     ev_gate_seat_t *s = &g->seats[seat];
-    int arm = 0;
 
     pthread_mutex_lock(&g->lock);
     g->polling--;
@@ -118,6 +117,16 @@ ev_gate_took(ev_gate_t *g, int seat, int got)
         s->blocked = 0;
     }
     call_while_room(g);
+    pthread_mutex_unlock(&g->lock);
+}
+
+
+int
+ev_gate_watch(ev_gate_t *g)
+{
+    int arm = 0;
+
+    pthread_mutex_lock(&g->lock);
     if (g->polling == 0 && g->serving > 0 && g->waiting > 0 && !g->watched) {
         g->watched = 1;
         arm = 1;

@@ -10,8 +10,8 @@
  * one of its looks, and so does one that has computed for long; a waiting
  * thread takes its place.
  * Private to the event model. Threads: ev_gate_init before the threads
- * start; ev_gate_sit, _enter, _took, _done and _step_aside from the worker
- * thread in the seat they name; ev_gate_check from the housekeeper alone
+ * start; ev_gate_sit, _enter, _took, _watch, _done and _step_aside from
+ * the worker thread in the seat they name; ev_gate_check from the housekeeper alone
  * (it owns the seats' `looked_*` and `cpu_*` fields); ev_gate_open from any
  * thread. The counts are under `lock`. */
 #ifndef LOOM_EVENT_GATE_H
@@ -83,9 +83,16 @@ int ev_gate_sit(ev_gate_t *g, int seat);
 /* Before waiting in the poller: returns once this thread may. */
 void ev_gate_enter(ev_gate_t *g);
 
-/* Back from the poller, with an event to serve (`got`) or not. Returns 1
- * when the housekeeper must be woken to start watching. */
-int ev_gate_took(ev_gate_t *g, int seat, int got);
+/* Back from the poller, with an event to serve (`got`) or not. */
+void ev_gate_took(ev_gate_t *g, int seat, int got);
+
+/* The event taken is about to run code that may block or compute for long
+ * (a module's hooks, a TLS handshake step). Returns 1 when the housekeeper
+ * must be woken to start watching: nobody polls and threads wait. Asked
+ * here rather than in ev_gate_took: most events of an HTTP/2 session step
+ * aside at once (ev_gate_step_aside) and need no watching, and waking the
+ * housekeeper for each of them was a measurable part of HTTP/2's cost. */
+int ev_gate_watch(ev_gate_t *g);
 
 /* The event taken is served. */
 void ev_gate_done(ev_gate_t *g, int seat);
