@@ -86,7 +86,8 @@ ev_gate_enter(ev_gate_t *g)
      * called from the gate but not yet through counts as in the poller:
      * its room is taken. */
     if (!g->open && g->polling + g->calls > 0
-        && g->polling + g->serving + g->calls >= g->budget) {
+        && g->polling + g->serving + g->calls
+           >= g->budget + (g->aside > 0)) {
         g->waiting++;
         show_waiting(g);
         while (!g->open && g->calls == 0) {
@@ -142,7 +143,10 @@ ev_gate_done(ev_gate_t *g, int seat)
     ev_gate_seat_t *s = &g->seats[seat];
 
     pthread_mutex_lock(&g->lock);
-    if (!s->blocked) {
+    if (s->blocked) {
+        g->aside--;
+    }
+    else {
         g->serving--;
     }
     s->serving = 0;
@@ -161,6 +165,7 @@ stop_counting(ev_gate_t *g, ev_gate_seat_t *s)
     }
     s->blocked = 1;
     g->serving--;
+    g->aside++;
     return 1;
 }
 

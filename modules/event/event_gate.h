@@ -4,16 +4,17 @@
  * one more thread: under load all ThreadsPerChild threads run at once, on
  * a CPU or two, each holding the request it took while the scheduler
  * cycles through the others. The gate lets at most `budget` threads (the
- * CPUs the child may run on) wait in the poller or serve; the others wait
- * at the gate. A serving thread that blocks (a CGI, a proxied backend, a
- * slow disk) stops counting once the housekeeper sees it asleep through
- * one of its looks, and so does one that has computed for long; a waiting
- * thread takes its place.
+ * CPUs the child may run on) wait in the poller or serve, one more while
+ * some serve aside (ev_gate_enter); the others wait at the gate. A serving
+ * thread that blocks (a CGI, a proxied backend, a slow disk) stops
+ * counting once the housekeeper sees it asleep through one of its looks,
+ * and so does one that has computed for long; a waiting thread takes its
+ * place.
  * Private to the event model. Threads: ev_gate_init before the threads
  * start; ev_gate_sit, _enter, _took, _watch, _done and _step_aside from
- * the worker thread in the seat they name; ev_gate_check from the housekeeper alone
- * (it owns the seats' `looked_*` and `cpu_*` fields); ev_gate_open from any
- * thread. The counts are under `lock`. */
+ * the worker thread in the seat they name; ev_gate_check from the
+ * housekeeper alone (it owns the seats' `looked_*` and `cpu_*` fields);
+ * ev_gate_open from any thread. The counts are under `lock`. */
 #ifndef LOOM_EVENT_GATE_H
 #define LOOM_EVENT_GATE_H
 
@@ -55,6 +56,7 @@ typedef struct ev_gate {
     int              budget;
     int              polling;     /* threads in (or entering) the poller */
     int              serving;     /* serving and counted */
+    int              aside;       /* serving, no longer counted */
     int              waiting;     /* at the gate */
     int              calls;       /* waiting threads called, not yet gone */
     int              open;        /* stopping: nobody waits at the gate */
@@ -80,7 +82,13 @@ int ev_gate_budget(const loom_cfg_t *cfg, char *why, int size);
  * -1 when its CPU clock cannot be had (errno set). */
 int ev_gate_sit(ev_gate_t *g, int seat);
 
-/* Before waiting in the poller: returns once this thread may. */
+/* Before waiting in the poller: returns once this thread may. While some
+ * thread serves aside, a thread back from serving may take one place more
+ * than the budget (a thread waiting at the gate is never called for it):
+ * the next event of an HTTP/2 session, which steps aside at once, then
+ * finds a thread in the poller instead of costing one woken at the gate
+ * and one put to sleep there, some 4 % of HTTP/2's throughput on one
+ * CPU. So at most budget + 1 threads poll or serve counted at once. */
 void ev_gate_enter(ev_gate_t *g);
 
 /* Back from the poller, with an event to serve (`got`) or not. */

@@ -1,6 +1,6 @@
 /* loom_event's gate (modules/event/event_gate.c): at most `budget` threads
- * wait in the poller or serve, except that one thread always may poll when
- * none does. Real threads go through the gate the way a child's workers do
+ * wait in the poller or serve, one more while some serve aside, except
+ * that one thread always may poll when none does. Real threads go through the gate the way a child's workers do
  * (enter, took, step aside, done), and every thread that gets past it is
  * counted outside the gate. */
 #include <pthread.h>
@@ -30,16 +30,18 @@ static struct {
 
 static ev_gate_t gate;
 static ev_gate_seat_t seats[THREADS];
+static int steps_aside;              /* this run's threads step aside */
 
 /* Under seen.lock: the gate's promise. One thread may poll whatever the
  * budget says when it is the only one; more than one poll only within
- * the room the counted serving threads leave. A thread the housekeeper
+ * the room the counted serving threads leave, and the one place more
+ * that threads serving aside may have given. A thread the housekeeper
  * found asleep (one waiting for seen.lock through a whole look, on a busy
  * machine) no longer counts: its room is given back. */
 static void
 check_locked(void)
 {
-    int room = gate.budget - seen.serving + seen.released;
+    int room = gate.budget + steps_aside - seen.serving + seen.released;
 
     seen.moments++;
     if (!seen.stop && seen.polling > (room > 1 ? room : 1)) {
@@ -95,7 +97,7 @@ worker(void *arg)
         }
         count(&seen.serving, +1);
         busy(&seed);                            /* serving */
-        if (rand_r(&seed) % 8 == 0) {
+        if (steps_aside && rand_r(&seed) % 8 == 0) {
             aside = 1;                          /* HTTP/2's main conn */
             count(&seen.serving, -1);
             ev_gate_step_aside(&gate, seat);
@@ -113,13 +115,15 @@ worker(void *arg)
 }
 
 /* Drives `THREADS` threads through a gate of `budget`, with a housekeeper
- * that calls waiting threads in when nobody polls, as event.c's does. */
+ * that calls waiting threads in when nobody polls, as event.c's does; an
+ * eighth of their events step aside if `aside`. */
 static void
-run_with_budget(int budget)
+run_with_budget(int budget, int aside)
 {
     pthread_t th[THREADS];
     int i, finished = 0, spins;
 
+    steps_aside = aside;
     UNIT_EQ(ev_gate_init(&gate, seats, THREADS, budget), 0);
     for (i = 0; i < THREADS; i++) {
         pthread_create(&th[i], NULL, worker, (void *) (intptr_t) i);
@@ -155,17 +159,22 @@ run_with_budget(int budget)
 
 UNIT_TEST(one_thread_polls_and_serves_at_a_time_with_a_budget_of_1)
 {
-    run_with_budget(1);
+    run_with_budget(1, 0);
+}
+
+UNIT_TEST(two_at_most_with_a_budget_of_1_while_threads_step_aside)
+{
+    run_with_budget(1, 1);
 }
 
 UNIT_TEST(two_threads_with_a_budget_of_2)
 {
-    run_with_budget(2);
+    run_with_budget(2, 1);
 }
 
 UNIT_TEST(three_threads_with_a_budget_of_3)
 {
-    run_with_budget(3);
+    run_with_budget(3, 1);
 }
 
 UNIT_TEST(the_budget_is_the_cpus_this_process_may_use_or_loom_cpus)
@@ -216,21 +225,27 @@ waiting_at_the_gate(void)
     return waiting;
 }
 
-/* Seat 0 polls and another thread comes to the gate: it waits there until
- * it is in. */
+/* Another thread comes to the gate, and waits there until it is in. */
 static pthread_t
-seat_0_polls_and_another_waits(void)
+another_waits(void)
 {
     pthread_t waiter;
     int tries;
 
-    ev_gate_enter(&gate);
     pthread_create(&waiter, NULL, waits_at_the_gate, NULL);
     for (tries = 0; tries < 2000 && waiting_at_the_gate() != 1; tries++) {
         usleep(1000);
     }
     UNIT_EQ(waiting_at_the_gate(), 1);
     return waiter;
+}
+
+/* Seat 0 polls and another thread comes to the gate. */
+static pthread_t
+seat_0_polls_and_another_waits(void)
+{
+    ev_gate_enter(&gate);
+    return another_waits();
 }
 
 static pthread_t
@@ -379,4 +394,33 @@ UNIT_TEST(a_thread_asleep_through_a_look_makes_room_for_a_waiting_one)
     pthread_mutex_unlock(&sleeper.lock);
     pthread_join(serving, NULL);
     UNIT_EQ(gate.serving, 0);                    /* not counted twice */
+}
+
+/* The place one more than the budget: with a budget of 1, seat 0 serves
+ * aside and seat 1 polls; seat 2, back from serving, polls beside seat 1
+ * at once, while a thread already waiting at the gate is not called. Once
+ * nobody serves aside, a thread back from serving waits again. */
+UNIT_TEST(a_thread_back_from_serving_may_poll_beside_another_while_one_serves_aside)
+{
+    pthread_t waiter;
+
+    gate_of_one();
+    ev_gate_enter(&gate);                       /* seat 0 polls */
+    ev_gate_took(&gate, 0, 1);
+    ev_gate_step_aside(&gate, 0);               /* HTTP/2's main conn */
+    UNIT_EQ(gate.aside, 1);
+    ev_gate_enter(&gate);                       /* seat 1 polls */
+    ev_gate_enter(&gate);                       /* seat 2, the spare place */
+    UNIT_EQ(gate.polling, 2);
+    waiter = another_waits();                   /* no place for it */
+    ev_gate_took(&gate, 1, 1);                  /* seat 1 serves, counted */
+    UNIT_EQ(gate.calls, 0);                     /* nobody woken for it */
+    UNIT_EQ(waiting_at_the_gate(), 1);
+    ev_gate_done(&gate, 0);                     /* nobody aside any more */
+    UNIT_EQ(gate.aside, 0);
+    ev_gate_done(&gate, 1);
+    ev_gate_took(&gate, 2, 0);                  /* seat 2 leaves the poller */
+    pthread_join(waiter, NULL);                 /* now there is room */
+    UNIT_EQ(gate.polling, 1);
+    UNIT_EQ(gate.serving, 0);
 }
