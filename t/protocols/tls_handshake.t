@@ -11,7 +11,10 @@
 #  - a handshake that fails (garbage after a record header, a record of
 #    another protocol) is logged by mod_ssl and closed, and the server
 #    goes on serving;
-#  - plain HTTP sent to the TLS port gets mod_ssl's 400.
+#  - plain HTTP sent to the TLS port gets mod_ssl's 400;
+#  - session resumption: a client's second connection resumes the session
+#    of its first, in TLS 1.2 and 1.3, from the server's session cache
+#    (tickets are off, so that the cache shared by the children is used).
 use v5.36;
 use Test::More;
 use File::Temp qw(tempdir);
@@ -71,6 +74,7 @@ my $s = Loom::Server->new(modules => [tls_modules()], conf => <<"CONF"
 Listen 127.0.0.1:$port https
 Listen 127.0.0.1:$vport https
 SSLSessionCache shmcb:logs/ssl_scache(512000)
+SSLSessionTickets off
 LogLevel info
 <Directory $dir>
     Require all granted
@@ -89,7 +93,7 @@ for my $h (qw(a b)) {
 }
 $s->start;
 
-plan tests => 9;
+plan tests => 11;
 
 # GET / over TLS: (status, body, the certificate's CN) or () if refused.
 sub tls_get (%o) {
@@ -121,6 +125,30 @@ is $st, 200, 'SSLVerifyClient require: a client with a certificate is served';
 my @refused = tls_get(port => $vport, name => 'a.example');
 ok !@refused || $refused[0] != 200,
    'and one without a certificate is not';
+
+# Two connections of one client, sharing its context and session cache:
+# whether each resumed a session.
+sub resumed_twice ($version) {
+    my $ctx = IO::Socket::SSL::SSL_Context->new(
+        SSL_verify_mode => SSL_VERIFY_NONE, SSL_version => $version,
+        SSL_session_cache => IO::Socket::SSL::Session_Cache->new(4));
+    my @reused;
+    for (1 .. 2) {
+        my $c = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+            PeerPort => $port, Timeout => 5, SSL_hostname => 'a.example',
+            SSL_reuse_ctx => $ctx) or return "refused: $SSL_ERROR";
+        print $c "GET /index.html HTTP/1.1\r\nHost: a.example\r\n"
+            . "Connection: close\r\n\r\n";
+        read_response($c, 5) or return 'no answer';
+        push @reused, $c->get_session_reused ? 'resumed' : 'full';
+        close $c;
+    }
+    return "@reused";
+}
+for my $v (qw(TLSv1_2 TLSv1_3)) {
+    is resumed_twice($v), 'full resumed',
+       "$v: the second connection resumes the first one's session";
+}
 
 # Garbage after a TLS record header: mod_ssl logs it, the server closes.
 sub closed_within ($c, $secs) {
