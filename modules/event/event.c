@@ -547,7 +547,8 @@ about_to_serve(loom_engine_thread_t *et, int on_its_own)
 
     if (on_its_own) {
         ev_gate_step_aside(&t->evc->gate, et->id);
-    } else {
+    }
+    else {
         watch_serving(t->evc);
     }
 }
