@@ -54,6 +54,7 @@ typedef struct ev_child ev_child_t;
 typedef struct ev_thread {
     loom_engine_thread_t  et;       /* first: the engine hands it back */
     ev_child_t           *evc;
+    int                   unwatched;   /* ev_gate_took's answer */
 } ev_thread_t;
 
 /* A child: the engine with its connections, and what event adds to run
@@ -341,9 +342,11 @@ thread_may_exit(ev_child_t *evc)
  * gate has nobody in the poller, the housekeeper starts looking every few
  * ms whether a serving thread blocked. */
 static void
-watch_serving(ev_child_t *evc)
+watch_serving(ev_thread_t *t)
 {
-    if (ev_gate_watch(&evc->gate)) {
+    ev_child_t *evc = t->evc;
+
+    if (t->unwatched && ev_gate_watch(&evc->gate)) {
         pthread_mutex_lock(&evc->engine.lock);
         pthread_cond_signal(&evc->engine.tick);
         pthread_mutex_unlock(&evc->engine.lock);
@@ -395,7 +398,7 @@ worker_thread(apr_thread_t *thread, void *arg)
         ev_gate_enter(&evc->gate);
         n = loom_poller_wait(evc->poller, &fired, 1, -1);
         atomic_fetch_sub_explicit(&evc->idle_threads, 1, memory_order_relaxed);
-        ev_gate_took(&evc->gate, id, n > 0);
+        t->unwatched = ev_gate_took(&evc->gate, id, n > 0);
         if (n <= 0) {
             if (n < 0 && n != -EINTR) {
                 wait_failed(evc, -n);
@@ -404,14 +407,14 @@ worker_thread(apr_thread_t *thread, void *arg)
         }
         switch ((enum loom_watch_kind) fired.watch->kind) {
         case LOOM_W_LISTENER:
-            watch_serving(evc);        /* modules' pre_connection hooks */
+            watch_serving(t);          /* modules' pre_connection hooks */
             accept_batch(t, fired.watch->data);
             break;
         case LOOM_W_CONN:              /* about_to_serve() decides */
             loom_engine_ready(&t->et, fired.watch->data, fired.ev);
             break;
         case LOOM_W_CALLBACKS:
-            watch_serving(evc);
+            watch_serving(t);
             run_callback(t);
             break;
         case LOOM_W_PASSED:            /* prefork's; never armed here */
@@ -549,7 +552,7 @@ about_to_serve(loom_engine_thread_t *et, int on_its_own)
         ev_gate_step_aside(&t->evc->gate, et->id);
     }
     else {
-        watch_serving(t->evc);
+        watch_serving(t);
     }
 }
 

@@ -104,10 +104,21 @@ ev_gate_enter(ev_gate_t *g)
 }
 
 
-void
+/* Under the gate lock: nobody polls, threads wait and serve, and the
+ * housekeeper does not watch them. */
+static int
+unwatched(const ev_gate_t *g)
+{
+    return g->polling == 0 && g->serving > 0 && g->waiting > 0
+           && !g->watched;
+}
+
+
+int
 ev_gate_took(ev_gate_t *g, int seat, int got)
 {
     ev_gate_seat_t *s = &g->seats[seat];
+    int watch;
 
     pthread_mutex_lock(&g->lock);
     g->polling--;
@@ -118,7 +129,9 @@ ev_gate_took(ev_gate_t *g, int seat, int got)
         s->blocked = 0;
     }
     call_while_room(g);
+    watch = unwatched(g);
     pthread_mutex_unlock(&g->lock);
+    return watch;
 }
 
 
@@ -128,7 +141,7 @@ ev_gate_watch(ev_gate_t *g)
     int arm = 0;
 
     pthread_mutex_lock(&g->lock);
-    if (g->polling == 0 && g->serving > 0 && g->waiting > 0 && !g->watched) {
+    if (unwatched(g)) {
         g->watched = 1;
         arm = 1;
     }

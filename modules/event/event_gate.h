@@ -87,12 +87,16 @@ int ev_gate_sit(ev_gate_t *g, int seat);
  * than the budget (a thread waiting at the gate is never called for it):
  * the next event of an HTTP/2 session, which steps aside at once, then
  * finds a thread in the poller instead of costing one woken at the gate
- * and one put to sleep there, some 4 % of HTTP/2's throughput on one
- * CPU. So at most budget + 1 threads poll or serve counted at once. */
+ * and one put to sleep there. So at most budget + 1 threads poll or serve
+ * counted at once. */
 void ev_gate_enter(ev_gate_t *g);
 
-/* Back from the poller, with an event to serve (`got`) or not. */
-void ev_gate_took(ev_gate_t *g, int seat, int got);
+/* Back from the poller, with an event to serve (`got`) or not. Returns 1
+ * when the housekeeper is not watching though nobody polls and threads
+ * wait: then ev_gate_watch is worth asking, and otherwise not (under load
+ * it is watching already, and this spares every event a second turn of
+ * the lock). */
+int ev_gate_took(ev_gate_t *g, int seat, int got);
 
 /* The event taken is about to run code that may block or compute for long
  * (a module's hooks, a TLS handshake step). Returns 1 when the housekeeper

@@ -293,7 +293,7 @@ UNIT_TEST(a_thread_computing_for_long_makes_room_for_a_waiting_one)
     pthread_t waiter = second_thread_waits();
     int released = -1, next;
 
-    ev_gate_took(&gate, 0, 1);
+    UNIT_EQ(ev_gate_took(&gate, 0, 1), 1);      /* nobody watches */
     UNIT_EQ(ev_gate_watch(&gate), 1);           /* watch: all serve */
     UNIT_EQ(ev_gate_watch(&gate), 0);           /* already watched */
     next = ev_gate_check(&gate, &released);     /* notes the CPU time */
@@ -376,7 +376,7 @@ UNIT_TEST(a_thread_asleep_through_a_look_makes_room_for_a_waiting_one)
     pthread_create(&serving, NULL, serves_asleep, NULL);
     sleeper_runs_to(0);                          /* serving, asleep */
     waiter = seat_0_polls_and_another_waits();
-    ev_gate_took(&gate, 0, 0);
+    UNIT_EQ(ev_gate_took(&gate, 0, 0), 1);      /* nobody watches */
     UNIT_EQ(ev_gate_watch(&gate), 1);           /* nobody polls: watch */
     (void) ev_gate_check(&gate, &released);     /* notes the CPU time */
     UNIT_EQ(released, 0);
